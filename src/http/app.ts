@@ -1,0 +1,78 @@
+/**
+ * Builds the HTTP app from its dependencies. Listening, configuration and shutdown live in src/main.ts;
+ * tests build the app the same way and drive it with inject() or a real socket.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import type { Config } from '../internal/config/config.js';
+import type { Database } from '../internal/db/database.js';
+import type { Migration } from '../internal/db/migrate.js';
+import type { CacheBackend } from '../internal/cache/cache.js';
+import type { Logger } from '../internal/telemetry/logger.js';
+import type { Metrics } from '../internal/telemetry/metrics.js';
+import { createValidatorCompiler } from './validation.js';
+import { installProblemHandlers } from './problem.js';
+import { registerOpenApi } from './openapi.js';
+import { requestIdOf } from './request-id.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+
+export interface AppDeps {
+  db: Database;
+  cache: CacheBackend;
+  logger: Logger;
+  metrics: Metrics;
+  migrations: Migration[];
+  /** Why the database is not usable yet ('starting', 'failed'), when the caller knows. */
+  dbState?: () => string;
+}
+
+export const API_VERSION = '1.0.0';
+
+export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: requestIdOf,
+    requestIdLogLabel: 'request_id',
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
+  });
+  app.setValidatorCompiler(createValidatorCompiler());
+  installProblemHandlers(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
+  // a ?token=).
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
+    request.log.info(
+      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      'request',
+    );
+  });
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      exposedHeaders: ['x-request-id', 'etag', 'ratelimit', 'ratelimit-policy', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+
+  await registerOpenApi(app, config.publicUrl, API_VERSION);
+  await app.register(healthRoutes, { deps, config });
+  await app.register(metricsRoute, { deps });
+
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,64 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import type { Config } from '../../internal/config/config.js';
+import { isMigrated } from '../../internal/db/migrate.js';
+import { sendProblem } from '../problem.js';
+
+const Health = Type.Object(
+  { status: Type.Literal('ok'), version: Type.Literal('v1'), commit: Type.String() },
+  { additionalProperties: false },
+);
+const Readiness = Type.Object(
+  { database: Type.String(), cache: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]) },
+  { additionalProperties: false },
+);
+
+export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; config: Config }): Promise<void> {
+  const { deps, config } = opts;
+  const healthBody = JSON.stringify({ status: 'ok', version: 'v1', commit: config.commit });
+
+  app.get(
+    '/v1/healthz',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['operations'],
+        summary: 'Liveness: answers without touching any dependency.',
+        response: { 200: Health },
+      },
+    },
+    // Pre-serialised: liveness is probed often and costs nothing.
+    async (_request, reply) => reply.type('application/json; charset=utf-8').serializer((body) => body as string).send(healthBody),
+  );
+
+  // Once the migrations are seen applied they stay applied for this process's life.
+  let migrated = false;
+  app.get(
+    '/v1/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['operations'],
+        summary: 'Readiness: the database answers and migrations are applied. The cache state is reported only.',
+        response: { 200: Readiness },
+      },
+    },
+    async (request, reply) => {
+      const cache = deps.cache.health();
+      let database = 'ok';
+      try {
+        await deps.db.ping();
+        migrated ||= await isMigrated(deps.db, deps.migrations);
+        if (!migrated) database = 'migrations-pending';
+      } catch {
+        database = deps.dbState?.() ?? 'unavailable';
+      }
+      if (database !== 'ok') {
+        reply.header('retry-after', '1');
+        return sendProblem(request, reply, 'unavailable', 503, `Not ready: database ${database}, cache ${cache}.`);
+      }
+      return { database, cache };
+    },
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * The cache backend: the small, domain-shaped set of shared-state operations that rate limits,
+ * connection caps and security-decision caches need. One in-process implementation (memory) and one
+ * shared by every node (redis); both pass the same contract suite (test/cache/contract.test.ts).
+ *
+ * Keys are always built by the caller from the authenticated context ("{tenant}:{project}:..."),
+ * never from client input alone.
+ */
+
+export type CacheHealth = 'ok' | 'degraded';
+
+export interface WindowDecision {
+  /** true when this hit fitted in the budget (and was counted). */
+  allowed: boolean;
+  /** hits still available in the current window after this one (never negative). */
+  remaining: number;
+  /** milliseconds until at least one more hit will be allowed (0 when allowed and remaining > 0). */
+  retryAfterMs: number;
+  /** milliseconds until the window has fully recovered (for the RateLimit `t` field). */
+  resetMs: number;
+}
+
+export interface LeaseDecision {
+  acquired: boolean;
+  /** live leases in the set after the call (including this one when acquired). */
+  count: number;
+}
+
+export interface CacheBackend {
+  readonly kind: 'memory' | 'redis';
+
+  /**
+   * Sliding-window budget (or GCRA): counts `cost` hits against `limit` per `windowMs` under `key`,
+   * atomically (one round trip on redis). A refused hit is not counted.
+   */
+  hit(key: string, limit: number, windowMs: number, cost?: number): Promise<WindowDecision>;
+
+  /** Reads a budget without counting a hit. */
+  peek(key: string, limit: number, windowMs: number): Promise<WindowDecision>;
+
+  /**
+   * Leases: a capped set of members, each with its own expiry. Acquire drops expired members, then adds
+   * `member` if fewer than `cap` live members remain (re-acquiring a live member renews it and succeeds).
+   */
+  acquireLease(setKey: string, member: string, cap: number, ttlMs: number): Promise<LeaseDecision>;
+  /** Extends the expiry of live members (a node renews all the leases it holds in one call). */
+  renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void>;
+  releaseLease(setKey: string, member: string): Promise<void>;
+  countLeases(setKey: string): Promise<number>;
+
+  /** Short-lived shared values (idempotency markers, negative caches). */
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets only when absent; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  del(key: string): Promise<void>;
+
+  /** Pub/sub, used to invalidate security caches on every node. */
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  /**
+   * Called whenever the subscription (re)connects after having been down: a message may have been missed,
+   * so listeners flush what they cached.
+   */
+  onResubscribe(listener: () => void): void;
+
+  health(): CacheHealth;
+  close(): Promise<void>;
+}

@@ -1,0 +1,152 @@
+/**
+ * Configuration from the environment, validated once at start into one typed object that is passed down.
+ * Nothing else in the server reads process.env. A bad value throws ConfigError naming the variable.
+ */
+import { resolve } from 'node:path';
+
+export type CacheBackendKind = 'memory' | 'redis';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset → embedded PGlite in dataDir. */
+  databaseUrl: string | undefined;
+  /** The owner role's URL, used for migrations and the operator path; defaults to databaseUrl. */
+  databaseMigrationUrl: string | undefined;
+  dataDir: string;
+  cacheBackend: CacheBackendKind;
+  redisUrl: string;
+  logLevel: LogLevel;
+  /** Unset on the embedded default → generated into dataDir/admin-token. */
+  adminToken: string | undefined;
+  publicUrl: string;
+  migrateOnStart: boolean;
+  requestTimeoutMs: number;
+  statementTimeoutMs: number;
+  dbPoolSize: number;
+  shutdownTimeoutMs: number;
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  /** false, true (trust every hop), or a list of addresses / CIDR ranges of trusted proxies. */
+  trustProxy: boolean | string[];
+  metricsPort: number | undefined;
+  commit: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+function list(env: Env, name: string): string[] {
+  return (text(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function trustProxy(env: Env): boolean | string[] {
+  const raw = text(env, 'TRUST_PROXY');
+  if (raw === undefined || ['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  if (['true', '1', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  const entries = list(env, 'TRUST_PROXY');
+  for (const entry of entries) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not an IP address or CIDR range (or true/false)`);
+    }
+  }
+  return entries;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const adminToken = text(env, 'GGSCALE_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 32) {
+    throw new ConfigError('GGSCALE_ADMIN_TOKEN', 'must be at least 32 characters long');
+  }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const cacheBackend = oneOf(env, 'CACHE_BACKEND', ['memory', 'redis'] as const, 'memory');
+  const corsOrigins = list(env, 'CORS_ORIGINS');
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin such as https://game.example`);
+    }
+  }
+  const metricsPortRaw = text(env, 'METRICS_PORT');
+  return {
+    port,
+    host: text(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl,
+    databaseMigrationUrl: url(env, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
+    dataDir: resolve(text(env, 'GGSCALE_DATA_DIR') ?? './data'),
+    cacheBackend,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    adminToken,
+    publicUrl: (url(env, 'GGSCALE_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    migrateOnStart: boolean(env, 'GGSCALE_MIGRATE_ON_START', true),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+    statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5_000, 10, 600_000),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 1000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 1_073_741_824),
+    corsOrigins,
+    trustProxy: trustProxy(env),
+    metricsPort: metricsPortRaw === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
+    commit: text(env, 'GGSCALE_COMMIT') ?? 'unknown',
+  };
+}

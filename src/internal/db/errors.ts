@@ -1,0 +1,45 @@
+/**
+ * Database failures that are not the client's fault become 503 + Retry-After (API.md: the one documented
+ * 5xx besides a bug). Constraint violations are mapped by the service that caught them, where the meaning
+ * is known (a taken email is 409, a missing parent is 404).
+ */
+import { AppError } from '../errors/app-error.js';
+
+const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58'];
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (sqlState(error) !== '23505') return false;
+  if (constraint === undefined) return true;
+  const named = (error as { constraint_name?: string; constraint?: string }).constraint_name ?? (error as { constraint?: string }).constraint;
+  return named === constraint;
+}
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (UNAVAILABLE_NODE_CODES.has(code)) return true;
+  const state = sqlState(code === '' ? undefined : error);
+  // 40001/40P01: serialization failure or deadlock that survived our retries.
+  return state !== undefined && (UNAVAILABLE_SQLSTATE_CLASSES.includes(state.slice(0, 2)) || state === '40001' || state === '40P01');
+}
+
+export function toUnavailable(error: unknown): AppError {
+  return new AppError('unavailable', 'The database is unavailable; try again shortly.', { retryAfterSeconds: 2, cause: error });
+}

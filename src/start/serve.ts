@@ -1,0 +1,98 @@
+/**
+ * `ggscale serve`: reads config, builds dependencies, listens, opens the database behind the listening
+ * server (readyz says 503 until then), and shuts down gracefully on SIGTERM/SIGINT.
+ */
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../internal/config/config.js';
+import { createLogger, flushLogger, type Logger } from '../internal/telemetry/logger.js';
+import { Metrics } from '../internal/telemetry/metrics.js';
+import { LazyDatabase } from '../internal/db/lazy.js';
+import { DataDirLock } from '../internal/db/lockfile.js';
+import { loadMigrations, migrateUp } from '../internal/db/migrate.js';
+import { openDatabase } from '../internal/db/open.js';
+import { createCache } from '../internal/cache/index.js';
+import { migrationsDir } from '../internal/paths.js';
+import { buildApp } from '../http/app.js';
+import { ensureAdminTokenFile } from './admin-token.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  /** Resolves once the database is open and migrated (rejects if that failed). */
+  databaseReady: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function serve(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningServer> {
+  const embedded = config.databaseUrl === undefined;
+  let lock: DataDirLock | undefined;
+  if (embedded) {
+    mkdirSync(config.dataDir, { recursive: true });
+    lock = DataDirLock.acquire(config.dataDir);
+    if (config.adminToken === undefined) {
+      const tokenFile = ensureAdminTokenFile(config.dataDir);
+      logger.info({ path: tokenFile.path, created: tokenFile.created }, 'operator token file (GGSCALE_ADMIN_TOKEN unset)');
+      config = { ...config, adminToken: tokenFile.token };
+    }
+  } else if (config.adminToken === undefined) {
+    logger.warn('GGSCALE_ADMIN_TOKEN is unset: the operator API is disabled');
+  }
+
+  const metrics = new Metrics();
+  const db = new LazyDatabase();
+  metrics.observePool(() => db.poolStats());
+  const migrations = await loadMigrations(migrationsDir);
+  const cache = await createCache({ backend: config.cacheBackend, redisUrl: config.redisUrl, logger });
+  let dbState = 'starting';
+  const app = await buildApp({ db, cache, logger, metrics, migrations, dbState: () => dbState }, config);
+
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+  lock?.setUrl(url);
+  logger.info({ url, database: embedded ? 'embedded' : 'postgres', cache: config.cacheBackend }, 'listening');
+
+  const databaseReady = (async () => {
+    const started = Date.now();
+    const opened = await openDatabase(config, {
+      onOperator: (action) => logger.debug({ action }, 'operator database path'),
+    });
+    if (config.migrateOnStart) {
+      const applied = await migrateUp(opened, migrations);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    db.attach(opened);
+    dbState = 'ok';
+    logger.info({ ms: Date.now() - started }, 'database ready');
+  })();
+  databaseReady.catch((error: unknown) => {
+    dbState = 'failed';
+    logger.error({ err: error }, 'database failed to open');
+  });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason: string) =>
+    (closing ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown timeout: closing remaining connections');
+        app.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      deadline.unref();
+      try {
+        await app.close();
+        await databaseReady.catch(() => undefined);
+        await db.close();
+        await cache.close();
+      } finally {
+        clearTimeout(deadline);
+        lock?.release();
+        logger.info('stopped');
+        flushLogger(logger);
+      }
+    })());
+
+  return { app, url, databaseReady, shutdown };
+}

@@ -1,0 +1,86 @@
+/**
+ * Test databases. PGlite always; real PostgreSQL too when DATABASE_URL is set (as CI sets it).
+ * scripts/test.mjs migrates one template per run (a PGlite dump file and a PostgreSQL template database)
+ * so each test file gets a fresh, migrated copy in well under a second instead of re-running initdb.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import postgres from 'postgres';
+import type { Database } from '../../src/internal/db/database.js';
+import { PgliteDatabase } from '../../src/internal/db/pglite.js';
+import { PostgresDatabase } from '../../src/internal/db/postgres.js';
+import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
+import { migrationsDir } from '../../src/internal/paths.js';
+
+export interface TestDatabase {
+  db: Database;
+  /** For postgres: the URL of this copy (to start server processes against it). */
+  url?: string;
+  drop(): Promise<void>;
+}
+
+export interface TestDatabaseKind {
+  name: 'pglite' | 'postgres';
+  create(): Promise<TestDatabase>;
+}
+
+const STATEMENT_TIMEOUT_MS = 10_000;
+
+export async function createPglite(): Promise<TestDatabase> {
+  const template = process.env.GGSCALE_TEST_PGLITE_TEMPLATE;
+  const db = template
+    ? await PgliteDatabase.open({ loadDataDir: new Blob([await readFile(template)]), statementTimeoutMs: STATEMENT_TIMEOUT_MS })
+    : await PgliteDatabase.open({ statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+  if (!template) await migrateUp(db, await loadMigrations(migrationsDir));
+  return { db, drop: () => db.close() };
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = '/' + name;
+  return parsed.toString();
+}
+
+export async function createPostgres(baseUrl: string): Promise<TestDatabase> {
+  const name = `ggscale_t_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
+  const template = process.env.GGSCALE_TEST_PG_TEMPLATE;
+  try {
+    // Copies from one template can collide for a moment; retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.unsafe(template ? `create database "${name}" template "${template}"` : `create database "${name}"`);
+        break;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(baseUrl, name);
+  const db = await PostgresDatabase.open({ url, poolSize: 8, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+  if (!template) await migrateUp(db, await loadMigrations(migrationsDir));
+  return {
+    db,
+    url,
+    drop: async () => {
+      await db.close();
+      const cleanup = postgres(baseUrl, { max: 1, onnotice: () => undefined });
+      try {
+        await cleanup.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}
+
+/** The databases every integration suite runs against. */
+export function databaseKinds(): TestDatabaseKind[] {
+  const kinds: TestDatabaseKind[] = [{ name: 'pglite', create: createPglite }];
+  const url = process.env.DATABASE_URL;
+  if (url) kinds.push({ name: 'postgres', create: () => createPostgres(url) });
+  return kinds;
+}

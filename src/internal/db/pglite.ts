@@ -79,7 +79,7 @@ export class PgliteDatabase implements Database {
     });
   }
 
-  withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const params = scopeParams(scope);
     return this.transaction(async (tx) => {
       await tx.query(SET_TENANT_SCOPE_SQL, params);

@@ -26,10 +26,13 @@ export interface PostgresOptions {
 
 type Params = Parameters<Sql['unsafe']>[1];
 
+// postgres.js answers a Result (an Array subclass with extra fields); callers get plain arrays on both drivers.
+const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
+
 function queryable(conn: ReservedSql): Queryable {
   return {
-    query: <T extends Row>(text: string, params: readonly SqlParam[] = []) =>
-      conn.unsafe(text, params as Params).execute() as unknown as Promise<T[]>,
+    query: async <T extends Row>(text: string, params: readonly SqlParam[] = []) =>
+      plainRows<T>(await conn.unsafe(text, params as Params).execute()),
   };
 }
 
@@ -117,7 +120,7 @@ export class PostgresDatabase implements Database {
       const commit = conn.unsafe('commit').execute();
       const settled = await Promise.allSettled([begin, setScope, statement, commit]);
       for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-      return (settled[2] as PromiseFulfilledResult<unknown>).value as T[];
+      return plainRows<T>((settled[2] as PromiseFulfilledResult<unknown>).value);
     } catch (error) {
       await conn.unsafe('rollback').catch(() => undefined);
       throw error;

@@ -1,0 +1,56 @@
+/** Builds the app the way main does, with a captured logger, for inject() tests. */
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/http/app.js';
+import { loadConfig, type Config } from '../../src/internal/config/config.js';
+import type { Database } from '../../src/internal/db/database.js';
+import { LazyDatabase } from '../../src/internal/db/lazy.js';
+import { loadMigrations } from '../../src/internal/db/migrate.js';
+import { createCache } from '../../src/internal/cache/index.js';
+import { migrationsDir } from '../../src/internal/paths.js';
+import { createLogger } from '../../src/internal/telemetry/logger.js';
+import { Metrics } from '../../src/internal/telemetry/metrics.js';
+
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  records(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: LazyDatabase;
+  logs: LogCapture;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function buildTestApp(
+  options: { db?: Database; env?: Record<string, string>; routes?: (app: FastifyInstance) => void } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ GGSCALE_ADMIN_TOKEN: 'test-operator-token-0123456789abcdef', LOG_LEVEL: 'info', ...options.env });
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logLevel, destination: logs });
+  const db = new LazyDatabase();
+  if (options.db) db.attach(options.db);
+  const cache = await createCache({ backend: 'memory' });
+  const metrics = new Metrics({ processMetrics: false });
+  const app = await buildApp({ db, cache, logger, metrics, migrations: await loadMigrations(migrationsDir) }, config);
+  options.routes?.(app);
+  await app.ready();
+  return {
+    app,
+    db,
+    logs,
+    config,
+    close: async () => {
+      await app.close();
+      await cache.close();
+    },
+  };
+}

@@ -31,7 +31,8 @@ export const API_VERSION = '1.0.0';
 
 export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // pino's Logger is a FastifyBaseLogger with more members; Fastify's generics would otherwise leak it everywhere.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
     genReqId: requestIdOf,
     requestIdLogLabel: 'request_id',

@@ -59,7 +59,7 @@ async function asAppWithoutTenant(test: TestDatabase, fn: (tx: Queryable) => Pro
     });
     await sql.begin(async (t) => {
       await t.unsafe(switchRole);
-      await fn({ query: async (text, params) => (await t.unsafe(text, (params ?? []) as never[])) as never });
+      await fn({ query: async <T>(text: string, params?: readonly unknown[]) => Array.from(await t.unsafe(text, (params ?? []) as never[])) as T[] });
     });
   } finally {
     await sql.end();
@@ -136,7 +136,7 @@ for (const kind of databaseKinds()) {
           assert.match(using!, /app\.tenant_id/);
           if (table.hasProjectId || fixtures[table.name]?.projectColumn) {
             assert.match(using!, /app\.project_id/, `${table.name}: project table policy checks app.project_id`);
-            assert.match(check!, /app\.project_id/, `${table.name}: project table WITH CHECK checks app.project_id`);
+            assert.match(check, /app\.project_id/, `${table.name}: project table WITH CHECK checks app.project_id`);
           }
         }
       }

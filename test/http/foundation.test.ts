@@ -74,7 +74,12 @@ describe('HTTP skeleton', () => {
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/openapi.json' });
     assert.equal(res.statusCode, 200);
-    const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>>; servers: unknown[]; components: { securitySchemes: object } };
+    const doc = res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>>;
+      servers: unknown[];
+      components: { securitySchemes: object };
+    }>();
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.servers.length > 0);
     assert.ok(doc.components.securitySchemes);
@@ -135,7 +140,7 @@ describe('strict request bodies', () => {
   it('refuses unknown fields instead of dropping them', async () => {
     const res = await post('{"n":1,"s":"x","admin":true}');
     assertProblem(res, 400, 'validation');
-    assert.match((res.json() as { detail: string }).detail, /unknown field "admin"/);
+    assert.match(res.json<{ detail: string }>().detail, /unknown field "admin"/);
   });
   it('bounds strings', async () => assertProblem(await post('{"n":1,"s":"01234567890"}'), 400, 'validation'));
   it('answers malformed JSON with 400', async () => assertProblem(await post('{"n":1,'), 400, 'validation'));

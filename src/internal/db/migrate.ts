@@ -63,7 +63,7 @@ async function withMigrationSession<T>(db: Database, fn: (session: MigrationSess
       await conn.unsafe('select pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
       try {
         return await fn({
-          query: (text, params) => conn.unsafe(text, params ?? []) as unknown as Promise<Record<string, unknown>[]>,
+          query: (text, params) => conn.unsafe(text, params ?? []),
           runInTransaction: async (script, bookkeeping) => {
             await conn.unsafe('begin');
             try {

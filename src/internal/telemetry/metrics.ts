@@ -26,13 +26,13 @@ export class Metrics {
       labelNames: ['route', 'reason'],
       registers: [this.registry],
     });
-    const self = this;
+    const readPool = () => this.poolSource();
     new Gauge({
       name: 'ggscale_db_pool_max',
       help: 'Largest number of database connections (1 on the embedded database: one session).',
       registers: [this.registry],
       collect() {
-        this.set(self.poolSource()?.max ?? 0);
+        this.set(readPool()?.max ?? 0);
       },
     });
     new Gauge({
@@ -40,7 +40,7 @@ export class Metrics {
       help: 'Database connections currently running a transaction.',
       registers: [this.registry],
       collect() {
-        this.set(self.poolSource()?.inUse ?? 0);
+        this.set(readPool()?.inUse ?? 0);
       },
     });
     new Gauge({
@@ -48,7 +48,7 @@ export class Metrics {
       help: 'Transactions waiting for a database connection.',
       registers: [this.registry],
       collect() {
-        this.set(self.poolSource()?.waiting ?? 0);
+        this.set(readPool()?.waiting ?? 0);
       },
     });
   }

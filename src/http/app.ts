@@ -2,7 +2,7 @@
  * Builds the HTTP app from its dependencies. Listening, configuration and shutdown live in src/main.ts;
  * tests build the app the same way and drive it with inject() or a real socket.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import type { Config } from '../internal/config/config.js';
 import type { Database } from '../internal/db/database.js';
@@ -16,6 +16,10 @@ import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { addAuthHook } from './auth-hook.js';
+import { buildServices } from './services.js';
+import { adminRoutes } from '../modules/tenancy/admin-routes.js';
+import { authRoutes } from '../modules/auth/auth-routes.js';
 
 export interface AppDeps {
   db: Database;
@@ -33,9 +37,9 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
   const app: FastifyInstance = Fastify({
     // pino's Logger is a FastifyBaseLogger with more members; Fastify's generics would otherwise leak it everywhere.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's two lines per request are replaced by one line in the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestIdOf,
-    requestIdLogLabel: 'request_id',
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
@@ -43,6 +47,9 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
   app.setValidatorCompiler(createValidatorCompiler());
+  // JSON only by default (anything else is 415); storage registers its raw-bytes parser in its own context.
+  app.removeContentTypeParser('text/plain');
+  deps.metrics.observePool(() => deps.db.poolStats());
   installProblemHandlers(app);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -73,6 +80,17 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
   await registerOpenApi(app, config.publicUrl, API_VERSION);
   await app.register(healthRoutes, { deps, config });
   await app.register(metricsRoute, { deps });
+
+  const services = await buildServices(deps, config);
+  app.decorate('services', services);
+  app.decorateRequest('auth', undefined);
+  app.addHook('onClose', () => services.close());
+
+  await app.register(async (operator) => {
+    addAuthHook(operator, { resolver: services.resolver, accept: ['operator'] });
+    await operator.register(adminRoutes, { tenancy: services.tenancy });
+  });
+  await app.register(authRoutes, services);
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -12,30 +12,37 @@ const problemResponse = (description: string) => ({
 });
 
 /** Responses every operation can produce, added unless the route described them itself. */
-function commonErrors(route: RouteOptions): Record<string, unknown> {
-  const errors: Record<string, unknown> = {
-    '400': problemResponse('The request is malformed or fails validation.'),
-    '429': problemResponse('A rate limit was exceeded; see Retry-After.'),
-    '500': problemResponse('A bug in ggscale.'),
-    '503': problemResponse('A dependency is unavailable; see Retry-After.'),
-  };
-  if (route.config && (route.config as { auth?: unknown }).auth) {
-    errors['401'] = problemResponse('The credential is missing, unknown or revoked.');
-    errors['403'] = problemResponse('The credential is of the wrong kind for this route.');
-  }
-  return errors;
+const COMMON_ERRORS: Record<string, unknown> = {
+  '400': problemResponse('The request is malformed or fails validation.'),
+  '429': problemResponse('A rate limit was exceeded; see Retry-After.'),
+  '500': problemResponse('A bug in ggscale.'),
+  '503': problemResponse('A dependency is unavailable; see Retry-After.'),
+};
+
+const AUTH_ERRORS: Record<string, unknown> = {
+  '401': problemResponse('The credential is missing, unknown or revoked.'),
+  '403': problemResponse('The credential is of the wrong kind for this route.'),
+};
+
+/** Adds the given problem responses to a route's schema unless it described them itself. */
+export function addResponses(route: RouteOptions, responses: Record<string, unknown>): void {
+  if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
+  const response = (route.schema.response ?? {}) as Record<string, unknown>;
+  for (const [status, value] of Object.entries(responses)) if (!(status in response)) response[status] = value;
+  route.schema.response = response;
+}
+
+/** For routes inside an authenticated context: the security requirement and its errors. */
+export function documentAuth(route: RouteOptions, accept: string[]): void {
+  if (!route.schema) return;
+  route.schema = { ...route.schema, security: [{ bearer: [] }] } as typeof route.schema;
+  (route.schema as { description?: string }).description ??= `Credential: ${accept.join(' or ')}.`;
+  addResponses(route, AUTH_ERRORS);
 }
 
 export async function registerOpenApi(app: FastifyInstance, publicUrl: string, version: string): Promise<void> {
   app.addSchema(ProblemSchema);
-  app.addHook('onRoute', (route) => {
-    if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
-    const response = (route.schema.response ?? {}) as Record<string, unknown>;
-    for (const [status, value] of Object.entries(commonErrors(route))) {
-      if (!(status in response)) response[status] = value;
-    }
-    route.schema.response = response;
-  });
+  app.addHook('onRoute', (route) => addResponses(route, COMMON_ERRORS));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -41,7 +41,6 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
 
   const metrics = new Metrics();
   const db = new LazyDatabase();
-  metrics.observePool(() => db.poolStats());
   const migrations = await loadMigrations(migrationsDir);
   const cache = await createCache({ backend: config.cacheBackend, redisUrl: config.redisUrl, logger });
   let dbState = 'starting';

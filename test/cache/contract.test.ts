@@ -35,8 +35,8 @@ interface Backend {
   nodes(): Promise<CacheBackend[]>;
 }
 
-function cacheContract(name: string, backend: Backend, options: { skip?: string | false } = {}): void {
-  describe(`cache contract: ${name}`, { skip: options.skip }, () => {
+function cacheContract(name: string, backend: Backend): void {
+  describe(`cache contract: ${name}`, () => {
     let nodes: CacheBackend[] = [];
     const node = (i: number): CacheBackend => nodes[i % nodes.length]!;
     const first = (): CacheBackend => node(0);
@@ -274,28 +274,27 @@ function redisCache(opts: { url?: string; keyPrefix?: string } = {}): RedisCache
   redisInstances.push(cache);
   return cache;
 }
+/** A RedisCache that has connected (commands fail fast until then, by design). */
+async function readyRedisCache(opts: { keyPrefix?: string } = {}): Promise<RedisCache> {
+  const cache = redisCache(opts);
+  assert.equal(await cache.waitReady(2_000), true, 'redis ready');
+  return cache;
+}
 
-cacheContract(
-  'redis',
-  {
+describe('redis', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, () => {
+  cacheContract('redis', {
     async nodes() {
-      const nodes = [redisCache(), redisCache()];
-      await Promise.all(nodes.map((n) => eventually('redis ready', () => n.health() === 'ok', 2_000)));
-      return nodes;
+      return Promise.all([readyRedisCache(), readyRedisCache()]);
     },
-  },
-  { skip: REDIS_URL ? false : 'REDIS_URL not set' },
-);
+  });
 
-describe('redis specifics', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, () => {
   let admin: Redis;
   before(() => {
-    admin = new Redis(REDIS_URL!, { lazyConnect: false });
+    admin = new Redis(REDIS_URL!);
   });
 
   it('isolates key prefixes', async () => {
-    const a = redisCache({ keyPrefix: `${prefix}a:` });
-    const b = redisCache({ keyPrefix: `${prefix}b:` });
+    const [a, b] = await Promise.all([readyRedisCache({ keyPrefix: `${prefix}a:` }), readyRedisCache({ keyPrefix: `${prefix}b:` })]);
     await a.hit('shared', 1, 60_000);
     assert.equal((await a.hit('shared', 1, 60_000)).allowed, false);
     assert.equal((await b.hit('shared', 1, 60_000)).allowed, true);
@@ -330,9 +329,10 @@ describe('redis specifics', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, (
   });
 
   it('recovers health after the command connection drops', async () => {
-    const cache = redisCache({ keyPrefix: `${prefix}reconnect:` });
-    await eventually('ready', () => cache.health() === 'ok');
+    const cache = await readyRedisCache({ keyPrefix: `${prefix}reconnect:` });
     assert.ok((await killClients(admin, `${prefix}reconnect:cmd`)) >= 1, 'killed the command connection');
+    await eventually('degraded', () => cache.health() === 'degraded');
+    await assert.rejects(cache.hit('k', 1, 60_000), 'fails fast while disconnected');
     await eventually('healthy again', () => cache.health() === 'ok');
     assert.equal((await cache.hit('k', 1, 60_000)).allowed, true);
     await cache.close();
@@ -340,8 +340,7 @@ describe('redis specifics', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, (
 
   it('re-subscribes after the subscriber connection drops and tells onResubscribe listeners', async () => {
     const p = `${prefix}resub:`;
-    const sub = redisCache({ keyPrefix: p });
-    const pub = redisCache({ keyPrefix: p });
+    const [sub, pub] = await Promise.all([readyRedisCache({ keyPrefix: p }), readyRedisCache({ keyPrefix: p })]);
     let resubscribed = 0;
     sub.onResubscribe(() => resubscribed++);
     const got: string[] = [];
@@ -355,6 +354,17 @@ describe('redis specifics', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, (
     await pub.publish('inval', 'after');
     await eventually('a message after re-subscribing', () => got.length === 2);
     assert.deepEqual(got, ['before', 'after']);
+    await Promise.all([sub.close(), pub.close()]);
+  });
+
+  it('subscribe() on a fresh instance is live when it resolves', async () => {
+    const p = `${prefix}fresh:`;
+    const pub = await readyRedisCache({ keyPrefix: p });
+    const sub = redisCache({ keyPrefix: p }); // still connecting
+    const got: string[] = [];
+    await sub.subscribe('c', (m) => got.push(m));
+    await pub.publish('c', 'first');
+    await eventually('the message', () => got.length === 1);
     await Promise.all([sub.close(), pub.close()]);
   });
 

@@ -216,7 +216,7 @@ test('keeps serving when the SDK is unreachable, logging the failures', async (t
   assert.match(await udpRequest(gs.udpPort, 'GAMESERVER'), /^ERROR: .*getGameServer/);
   assert.equal(await udpRequest(gs.udpPort, 'READY'), 'ACK: READY\n');
   await waitFor('a logged ready failure', () =>
-    lines.some((l) => JSON.parse(l).level === 'error' && /ready/.test(l)));
+    lines.some((l) => (JSON.parse(l) as { level?: string }).level === 'error' && /ready/.test(l)));
   // Outages are logged once per transition, not on every retry tick.
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(lines.filter((l) => /Agones SDK ready failed/.test(l)).length, 2, 'once from the loop, once from READY');
@@ -259,7 +259,7 @@ test('runGameServerCli logs JSON lines and exits cleanly on SIGTERM', async (t) 
 
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  const [code] = await exited;
+  const [code] = (await exited) as [number | null];
   assert.equal(code, 0);
   assert.ok(logs().some((l) => /SIGTERM/.test(String(l.msg))), 'the signal is logged');
 });

@@ -1,7 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { startFakeK8s, type FakeK8s, type GameServer } from '../support/fake-k8s/index.js';
+import { startFakeK8s, type FakeK8s, type GameServer, type K8sStatus } from '../support/fake-k8s/index.js';
+
+interface GameServerList {
+  kind: string;
+  items: GameServer[];
+}
+
+/** The parts of a GameServerAllocation response these tests read. */
+interface Allocation {
+  kind: string;
+  status: {
+    state: string;
+    gameServerName: string;
+    address?: string;
+    ports?: Array<{ name: string; port: number }>;
+    nodeName?: string;
+  };
+}
 
 const NS = 'default';
 const GS = { group: 'agones.dev', version: 'v1', namespace: NS, plural: 'gameservers' } as const;
@@ -16,21 +33,21 @@ async function setup(t: { after(fn: () => unknown): void }): Promise<{ fake: Fak
 }
 
 /** 1.x throws ApiException whose `body` is the raw response text. */
-async function statusOf(p: Promise<unknown>): Promise<{ code: number; body: Record<string, any> }> {
+async function statusOf(p: Promise<unknown>): Promise<{ code: number; body: K8sStatus }> {
   try {
     await p;
   } catch (err) {
     assert.ok(err instanceof k8s.ApiException, `expected ApiException, got ${String(err)}`);
-    return { code: err.code, body: JSON.parse(err.body as string) as Record<string, any> };
+    return { code: err.code, body: JSON.parse(err.body as string) as K8sStatus };
   }
   throw new Error('expected the call to fail');
 }
 
-function allocate(api: k8s.CustomObjectsApi, spec: unknown): Promise<any> {
-  return api.createNamespacedCustomObject({
+async function allocate(api: k8s.CustomObjectsApi, spec: unknown): Promise<Allocation> {
+  return (await api.createNamespacedCustomObject({
     ...GSA,
     body: { apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation', spec },
-  });
+  })) as Allocation;
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -52,20 +69,20 @@ test('lists (with labelSelector), gets and deletes GameServers through the real 
   addReady(fake, 'c', { 'agones.dev/fleet': 'f2' });
   fake.addGameServer('other', { metadata: { name: 'elsewhere' } });
 
-  const all = await api.listNamespacedCustomObject({ ...GS });
+  const all = (await api.listNamespacedCustomObject({ ...GS })) as GameServerList;
   assert.equal(all.kind, 'GameServerList');
   assert.deepEqual(all.items.map((i: GameServer) => i.metadata.name), ['a', 'b', 'c']);
-  const f1 = await api.listNamespacedCustomObject({ ...GS, labelSelector: 'agones.dev/fleet=f1,tier!=gold' });
+  const f1 = (await api.listNamespacedCustomObject({ ...GS, labelSelector: 'agones.dev/fleet=f1,tier!=gold' })) as GameServerList;
   assert.deepEqual(f1.items.map((i: GameServer) => i.metadata.name), ['a']);
   assert.ok(fake.requests.some((r) => r.method === 'GET' && r.query.labelSelector === 'agones.dev/fleet=f1,tier!=gold'));
 
-  const b = await api.getNamespacedCustomObject({ ...GS, name: 'b' });
+  const b = (await api.getNamespacedCustomObject({ ...GS, name: 'b' })) as GameServer;
   assert.equal(b.apiVersion, 'agones.dev/v1');
   assert.equal(b.kind, 'GameServer');
-  assert.equal(b.status.state, 'Ready');
-  assert.equal(typeof b.status.address, 'string');
-  assert.equal(typeof b.status.ports[0].port, 'number');
-  assert.equal(typeof b.status.nodeName, 'string');
+  assert.equal(b.status?.state, 'Ready');
+  assert.equal(typeof b.status?.address, 'string');
+  assert.equal(typeof b.status?.ports[0]?.port, 'number');
+  assert.equal(typeof b.status?.nodeName, 'string');
 
   const missing = await statusOf(api.getNamespacedCustomObject({ ...GS, name: 'nope' }));
   assert.equal(missing.code, 404);
@@ -85,7 +102,9 @@ test('a client Watch sees ADDED/MODIFIED/DELETED, ends on endWatches(), and can 
   const watch = new k8s.Watch(kc);
   await watch.watch(WATCH_PATH, {}, (type, obj: GameServer) => {
     events.push({ type, name: obj.metadata.name, rv: obj.metadata.resourceVersion });
-  }, (err) => (doneErr = err));
+  }, (err: unknown) => {
+    doneErr = err;
+  });
 
   // Without a resourceVersion the watch starts with the current objects, as the real API does.
   await waitFor('initial ADDED', () => events.length === 1);
@@ -116,8 +135,8 @@ test('a watch from a compacted resourceVersion gets a 410 Expired ERROR event', 
   const first = addReady(fake, 'x');
   fake.setState(NS, 'x', 'Allocated');
   fake.compactHistory();
-  const got: Array<{ type: string; obj: any }> = [];
-  await new k8s.Watch(kc).watch(WATCH_PATH, { resourceVersion: first.metadata.resourceVersion }, (type, obj) => got.push({ type, obj }), () => {});
+  const got: Array<{ type: string; obj: K8sStatus }> = [];
+  await new k8s.Watch(kc).watch(WATCH_PATH, { resourceVersion: first.metadata.resourceVersion }, (type, obj: K8sStatus) => got.push({ type, obj }), () => {});
   await waitFor('ERROR event', () => got.length === 1);
   assert.equal(got[0]!.type, 'ERROR');
   assert.equal(got[0]!.obj.code, 410);
@@ -177,7 +196,7 @@ test('20 concurrent allocations against 10 Ready servers: exactly 10 win, none t
   const results = await Promise.all(
     Array.from({ length: 20 }, () => allocate(api, { selectors: [{ matchLabels: { 'agones.dev/fleet': 'f' } }] })),
   );
-  const won = results.filter((r) => r.status.state === 'Allocated').map((r) => r.status.gameServerName as string);
+  const won = results.filter((r) => r.status.state === 'Allocated').map((r) => r.status.gameServerName);
   assert.equal(won.length, 10);
   assert.equal(new Set(won).size, 10);
   assert.equal(results.filter((r) => r.status.state === 'UnAllocated').length, 10);
@@ -203,7 +222,7 @@ test('invalid allocation specs are rejected with a 422 Invalid Status', async (t
     assert.equal(code, 422, why);
     assert.equal(body.kind, 'Status', why);
     assert.equal(body.reason, 'Invalid', why);
-    assert.ok(body.details.causes.length > 0, why);
+    assert.ok((body.details?.causes?.length ?? 0) > 0, why);
   }
   assert.equal(fake.getGameServer(NS, 'gs-1')?.status?.state, 'Ready', 'nothing was allocated');
 });
@@ -222,10 +241,10 @@ test('updates use resourceVersion optimistic concurrency: stale writes get 409 C
   const staleRv = created.metadata.resourceVersion;
 
   // The 1.x client sends JSON Patch (application/json-patch+json) by default.
-  const patched = await api.patchNamespacedCustomObject({
+  const patched = (await api.patchNamespacedCustomObject({
     ...GS, name: 'gs-1', body: [{ op: 'replace', path: '/status/state', value: 'Reserved' }],
-  });
-  assert.equal(patched.status.state, 'Reserved');
+  })) as GameServer;
+  assert.equal(patched.status?.state, 'Reserved');
   assert.ok(Number(patched.metadata.resourceVersion) > Number(staleRv), 'each change bumps the resourceVersion');
 
   // A stale resourceVersion carried by the patch is a precondition: 409.
@@ -245,8 +264,8 @@ test('updates use resourceVersion optimistic concurrency: stale writes get 409 C
   const stale = { ...patched, metadata: { ...patched.metadata, resourceVersion: staleRv } };
   assert.equal((await statusOf(api.replaceNamespacedCustomObject({ ...GS, name: 'gs-1', body: stale }))).code, 409);
   const fresh = { ...patched, status: { ...patched.status, state: 'Ready' } };
-  const replaced = await api.replaceNamespacedCustomObject({ ...GS, name: 'gs-1', body: fresh });
-  assert.equal(replaced.status.state, 'Ready');
+  const replaced = (await api.replaceNamespacedCustomObject({ ...GS, name: 'gs-1', body: fresh })) as GameServer;
+  assert.equal(replaced.status?.state, 'Ready');
   assert.notEqual(replaced.metadata.resourceVersion, patched.metadata.resourceVersion);
   assert.equal(fake.getGameServer(NS, 'gs-1')?.status?.state, 'Ready');
   // Custom resources require a resourceVersion on PUT.
@@ -258,9 +277,9 @@ test('merge patches work too and are checked against resourceVersion', async (t)
   const { fake, api } = await setup(t);
   const created = addReady(fake, 'gs-1');
   const opts = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-  const patched = await api.patchNamespacedCustomObject(
-    { ...GS, name: 'gs-1', body: { metadata: { labels: { drained: 'true' } } } }, opts);
-  assert.equal(patched.metadata.labels.drained, 'true');
+  const patched = (await api.patchNamespacedCustomObject(
+    { ...GS, name: 'gs-1', body: { metadata: { labels: { drained: 'true' } } } }, opts)) as GameServer;
+  assert.equal(patched.metadata.labels?.drained, 'true');
   const conflict = await statusOf(api.patchNamespacedCustomObject(
     { ...GS, name: 'gs-1', body: { metadata: { resourceVersion: created.metadata.resourceVersion, labels: { x: 'y' } } } }, opts));
   assert.equal(conflict.code, 409);

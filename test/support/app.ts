@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/internal/config/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
 import { loadMigrations } from '../../src/internal/db/migrate.js';
-import { createCache } from '../../src/internal/cache/index.js';
+import { createCache, type CacheBackend } from '../../src/internal/cache/index.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { Metrics } from '../../src/internal/telemetry/metrics.js';
@@ -31,14 +31,14 @@ export interface TestApp {
 }
 
 export async function buildTestApp(
-  options: { db?: Database; env?: Record<string, string>; routes?: (app: FastifyInstance) => void } = {},
+  options: { db?: Database; env?: Record<string, string>; routes?: (app: FastifyInstance) => void; cache?: CacheBackend } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ GGSCALE_ADMIN_TOKEN: 'test-operator-token-0123456789abcdef', LOG_LEVEL: 'info', ...options.env });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logLevel, destination: logs });
   const db = new LazyDatabase();
   if (options.db) db.attach(options.db);
-  const cache = await createCache({ backend: 'memory' });
+  const cache = options.cache ?? (await createCache({ backend: 'memory' }));
   const metrics = new Metrics({ processMetrics: false });
   const app = await buildApp({ db, cache, logger, metrics, migrations: await loadMigrations(migrationsDir) }, config);
   options.routes?.(app);
@@ -50,7 +50,7 @@ export async function buildTestApp(
     config,
     close: async () => {
       await app.close();
-      await cache.close();
+      if (!options.cache) await cache.close();
     },
   };
 }

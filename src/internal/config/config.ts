@@ -32,6 +32,37 @@ export interface Config {
   trustProxy: boolean | string[];
   metricsPort: number | undefined;
   commit: string;
+  auth: AuthConfig;
+  limits: LimitsConfig;
+}
+
+export interface AuthConfig {
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  reuseGraceSeconds: number;
+  /** Encrypts signing keys at rest when set. */
+  secretKey: string | undefined;
+  /** How long a resolved credential is trusted without asking again: the backstop for a missed revocation. */
+  credentialCacheMs: number;
+  negativeCacheMs: number;
+  hashConcurrency: number;
+  hashQueue: number;
+  keyPublishLeadSeconds: number;
+}
+
+/** Defaults of API.md "Limits"; each can be overridden per project through the operator API. */
+export interface LimitsConfig {
+  perPlayerPerMin: number;
+  perSecretKeyPerMin: number;
+  authPerIpPerMin: number;
+  authPerProjectPerMin: number;
+  authFailuresPerEmailIp: number;
+  authFailuresPerEmail: number;
+  authFailureWindowMs: number;
+  badCredentialsPerIpPerMin: number;
+  preAuthPerIpPerMin: number;
+  wsPerTenant: number;
+  wsPerPlayer: number;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +143,12 @@ function trustProxy(env: Env): boolean | string[] {
   return entries;
 }
 
+function secretKey(env: Env): string | undefined {
+  const value = text(env, 'GGSCALE_SECRET_KEY');
+  if (value !== undefined && value.length < 32) throw new ConfigError('GGSCALE_SECRET_KEY', 'must be at least 32 characters long');
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const adminToken = text(env, 'GGSCALE_ADMIN_TOKEN');
@@ -148,5 +185,29 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     metricsPort: metricsPortRaw === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 1, 65535),
     commit: text(env, 'GGSCALE_COMMIT') ?? 'unknown',
+    auth: {
+      accessTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+      refreshTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      reuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      secretKey: secretKey(env),
+      credentialCacheMs: integer(env, 'CREDENTIAL_CACHE_MS', 5_000, 0, 60_000),
+      negativeCacheMs: integer(env, 'NEGATIVE_CREDENTIAL_CACHE_MS', 5_000, 0, 60_000),
+      hashConcurrency: integer(env, 'PASSWORD_HASH_CONCURRENCY', 4, 1, 64),
+      hashQueue: integer(env, 'PASSWORD_HASH_QUEUE', 256, 0, 100_000),
+      keyPublishLeadSeconds: integer(env, 'SIGNING_KEY_PUBLISH_LEAD_SECONDS', 300, 0, 86_400),
+    },
+    limits: {
+      perPlayerPerMin: integer(env, 'RATE_LIMIT_PER_MIN', 600, 0, 100_000_000),
+      perSecretKeyPerMin: integer(env, 'SECRET_KEY_RATE_LIMIT_PER_MIN', 6_000, 0, 100_000_000),
+      authPerIpPerMin: integer(env, 'AUTH_RATE_LIMIT_PER_MIN', 60, 0, 100_000_000),
+      authPerProjectPerMin: integer(env, 'PROJECT_AUTH_RATE_LIMIT_PER_MIN', 6_000, 0, 100_000_000),
+      authFailuresPerEmailIp: integer(env, 'AUTH_FAILURES_PER_EMAIL_IP', 5, 0, 100_000_000),
+      authFailuresPerEmail: integer(env, 'AUTH_FAILURES_PER_EMAIL', 50, 0, 100_000_000),
+      authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_SECONDS', 600, 1, 86_400) * 1000,
+      badCredentialsPerIpPerMin: integer(env, 'BAD_CREDENTIALS_PER_IP_PER_MIN', 120, 0, 100_000_000),
+      preAuthPerIpPerMin: integer(env, 'PRE_AUTH_RATE_LIMIT_PER_MIN', 6_000, 0, 100_000_000),
+      wsPerTenant: integer(env, 'WS_MAX_CONNECTIONS_PER_TENANT', 1_000, 0, 100_000_000),
+      wsPerPlayer: integer(env, 'WS_MAX_CONNECTIONS_PER_PLAYER', 5, 0, 100_000_000),
+    },
   };
 }

@@ -13,7 +13,7 @@ export type Row = Record<string, unknown>;
 
 export interface Queryable {
   /** Runs one statement with $1.. placeholders; values are always bound, never spliced. */
-  query<T extends Row = Row>(text: string, params?: readonly SqlParam[]): Promise<T[]>;
+  query<T extends object = Row>(text: string, params?: readonly SqlParam[]): Promise<T[]>;
 }
 
 export interface TenantScope {
@@ -33,7 +33,7 @@ export interface Database {
   /** A transaction as ggscale_app with the tenant (and project) set. */
   withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** The common single-statement case of withTenant, in one round trip where the driver allows. */
-  tenantQuery<T extends Row = Row>(scope: TenantScope, text: string, params?: readonly SqlParam[]): Promise<T[]>;
+  tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params?: readonly SqlParam[]): Promise<T[]>;
   /**
    * Cross-tenant work (operator API, schedulers, migrations' bookkeeping): a transaction as the login /
    * owner role, which bypasses RLS. `action` names the caller for the log; use it sparingly.

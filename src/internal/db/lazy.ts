@@ -29,7 +29,7 @@ export class LazyDatabase implements Database {
     return this.current().withTenant(scope, fn);
   }
 
-  tenantQuery<T extends Row = Row>(scope: TenantScope, text: string, params?: readonly SqlParam[]): Promise<T[]> {
+  tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params?: readonly SqlParam[]): Promise<T[]> {
     return this.current().tenantQuery<T>(scope, text, params);
   }
 

@@ -53,7 +53,7 @@ export class PgliteDatabase implements Database {
 
   private queryable(): Queryable {
     return {
-      query: async <T extends Row>(text: string, params: readonly SqlParam[] = []) =>
+      query: async <T extends object>(text: string, params: readonly SqlParam[] = []) =>
         (await this.pg.query<T>(text, params as unknown[])).rows,
     };
   }
@@ -86,7 +86,7 @@ export class PgliteDatabase implements Database {
     }, fn);
   }
 
-  tenantQuery<T extends Row = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
+  tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
     return this.withTenant(scope, (tx) => tx.query<T>(text, params));
   }
 

@@ -31,7 +31,7 @@ const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>
 
 function queryable(conn: ReservedSql): Queryable {
   return {
-    query: async <T extends Row>(text: string, params: readonly SqlParam[] = []) =>
+    query: async <T extends object>(text: string, params: readonly SqlParam[] = []) =>
       plainRows<T>(await conn.unsafe(text, params as Params).execute()),
   };
 }
@@ -108,7 +108,7 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async tenantQuery<T extends Row = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
+  async tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
     const scopeValues = scopeParams(scope);
     const conn = await this.reserve(this.sql);
     this.inUse++;

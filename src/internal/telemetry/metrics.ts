@@ -9,6 +9,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly rateLimited: Counter<'route' | 'reason'>;
+  readonly cacheFallback: Counter;
   private poolSource: () => PoolStats | undefined = () => undefined;
 
   constructor(options: { processMetrics?: boolean } = {}) {
@@ -24,6 +25,11 @@ export class Metrics {
       name: 'ggscale_rate_limited_total',
       help: 'Requests refused by a rate limit, by route template and budget.',
       labelNames: ['route', 'reason'],
+      registers: [this.registry],
+    });
+    this.cacheFallback = new Counter({
+      name: 'ggscale_cache_fallback_total',
+      help: 'Decisions taken on the per-node fallback because the shared cache backend was unreachable.',
       registers: [this.registry],
     });
     const readPool = () => this.poolSource();

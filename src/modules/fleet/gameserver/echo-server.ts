@@ -76,7 +76,7 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
           log('info', 'marked ready');
         }
         await sdk.health();
-        if (sdkFailing) log('info', 'health ping recovered');
+        if (sdkFailing) log('info', 'SDK reachable again');
         sdkFailing = false;
       } catch (err) {
         if (!sdkFailing) log('error', (err as Error).message);
@@ -110,7 +110,7 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
         const code = Number.parseInt(parts[1] ?? '', 10);
         return { text: '', ack: false, after: { reason: 'crash', code: Number.isNaN(code) ? 1 : code } };
       }
-      case 'UNHEALTHY':
+      case 'UNHEALTHY': // also ends pending Ready retries: the loop stops as a whole
         await stopHealth();
         log('info', 'stopped health pings');
         return { text, ack: true };

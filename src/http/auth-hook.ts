@@ -1,0 +1,50 @@
+/**
+ * Auth boundaries are Fastify encapsulated contexts: each context registers this hook with the credential
+ * kinds it accepts, so every route inside is authenticated before any handler (or body parsing) runs.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from '../internal/errors/app-error.js';
+import { documentAuth } from './openapi.js';
+import type { CredentialKind } from '../modules/auth/context.js';
+import type { CredentialResolver } from '../modules/auth/credential-resolver.js';
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+
+export function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  return BEARER.exec(header)?.[1];
+}
+
+const KIND_NAMES: Record<CredentialKind, string> = {
+  operator: 'the operator token',
+  secret: 'a secret API key',
+  publishable: 'a publishable API key',
+  player: 'a player access token',
+};
+
+export interface AuthHookOptions {
+  resolver: CredentialResolver;
+  accept: CredentialKind[];
+  /** Where else a credential may come from (the realtime endpoint's ?token=). */
+  credentialOf?: (request: FastifyRequest) => string | undefined;
+}
+
+export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): void {
+  const accepted = new Set(options.accept);
+  const expected = options.accept.map((kind) => KIND_NAMES[kind]).join(' or ');
+  app.addHook('onRoute', (route) => documentAuth(route, options.accept));
+  app.addHook('onRequest', async (request) => {
+    const credential = bearerOf(request) ?? options.credentialOf?.(request);
+    if (credential === undefined) throw unauthorized(`This route needs ${expected} as "Authorization: Bearer <credential>".`);
+    const auth = await options.resolver.resolve(credential);
+    if (!accepted.has(auth.kind)) throw forbidden(`This route accepts ${expected}, not ${KIND_NAMES[auth.kind]}.`);
+    request.auth = auth;
+  });
+}
+
+/** The authenticated context inside a route registered under addAuthHook. */
+export function authOf(request: FastifyRequest) {
+  if (!request.auth) throw unauthorized();
+  return request.auth;
+}

@@ -1,0 +1,173 @@
+/**
+ * In-process cache backend for a single node. Same semantics as the Redis backend (the contract suite runs
+ * against both); state lives in Maps, expires lazily on access, and a periodic unref()'d sweep drops what
+ * nobody touches any more so memory stays bounded by the live keys.
+ */
+import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+
+export interface MemoryCacheOptions {
+  /** Milliseconds clock; tests inject one. Defaults to a monotonic clock (immune to wall-clock jumps). */
+  now?: () => number;
+  sweepIntervalMs?: number;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** GCRA state: how much of the window (in ms) is "used", as of `at`. */
+interface Budget {
+  level: number;
+  at: number;
+}
+
+/**
+ * GCRA ("leaky bucket as a meter"), shared with the Redis Lua script so both backends decide identically.
+ * Each unit of cost uses windowMs/limit ms of the window; usage drains 1 ms per ms. A hit fits while usage
+ * stays <= windowMs, so a full budget allows a burst of exactly `limit`, then one more every windowMs/limit.
+ * Storing the usage (<= windowMs) instead of an absolute "theoretical arrival time" keeps the floating-point
+ * numbers small, so rounding can never let an extra hit through; EPSILON absorbs the rounding itself.
+ */
+export function gcra(
+  level: number,
+  limit: number,
+  windowMs: number,
+  cost: number,
+  count: boolean,
+): { decision: WindowDecision; level: number } {
+  const unit = windowMs / limit;
+  const epsilon = unit * 1e-6;
+  const fits = level + cost * unit <= windowMs + epsilon;
+  const after = fits && count ? level + cost * unit : level;
+  const remaining = Math.max(0, Math.floor((windowMs - after + epsilon) / unit));
+  let retryAfterMs = 0;
+  if (count && !fits) retryAfterMs = Math.ceil(level + cost * unit - windowMs); // until this very hit fits
+  else if (remaining === 0) retryAfterMs = Math.ceil(after + unit - windowMs); // until one more hit fits
+  return {
+    decision: { allowed: count ? fits : remaining > 0, remaining, retryAfterMs: Math.max(0, retryAfterMs), resetMs: Math.ceil(after) },
+    level: after,
+  };
+}
+
+export class MemoryCache implements CacheBackend {
+  readonly kind = 'memory';
+  private readonly now: () => number;
+  private readonly logger?: MemoryCacheOptions['logger'];
+  private readonly budgets = new Map<string, Budget>();
+  private readonly leases = new Map<string, Map<string, number>>();
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(options: MemoryCacheOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
+    this.logger = options.logger;
+    this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
+    this.sweeper.unref();
+  }
+
+  async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
+    const now = this.now();
+    const { decision, level } = gcra(this.levelAt(key, now), limit, windowMs, cost, true);
+    if (decision.allowed) this.budgets.set(key, { level, at: now });
+    return decision;
+  }
+
+  async peek(key: string, limit: number, windowMs: number): Promise<WindowDecision> {
+    return gcra(this.levelAt(key, this.now()), limit, windowMs, 1, false).decision;
+  }
+
+  async acquireLease(setKey: string, member: string, cap: number, ttlMs: number): Promise<LeaseDecision> {
+    const set = this.liveLeases(setKey, this.now());
+    if (set.has(member) || set.size < cap) {
+      set.set(member, this.now() + ttlMs);
+      this.leases.set(setKey, set);
+      return { acquired: true, count: set.size };
+    }
+    return { acquired: false, count: set.size };
+  }
+
+  async renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void> {
+    const set = this.liveLeases(setKey, this.now());
+    for (const member of members) if (set.has(member)) set.set(member, this.now() + ttlMs);
+  }
+
+  async releaseLease(setKey: string, member: string): Promise<void> {
+    this.leases.get(setKey)?.delete(member);
+  }
+
+  async countLeases(setKey: string): Promise<number> {
+    return this.liveLeases(setKey, this.now()).size;
+  }
+
+  async get(key: string): Promise<string | null> {
+    const entry = this.values.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= this.now()) {
+      this.values.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.values.set(key, { value, expiresAt: this.now() + ttlMs });
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== null) return false;
+    this.values.set(key, { value, expiresAt: this.now() + ttlMs });
+    return true;
+  }
+
+  async del(key: string): Promise<void> {
+    this.values.delete(key);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    for (const listener of this.channels.get(channel) ?? []) {
+      // Asynchronous like a real broker: a subscriber never runs inside the publisher's call stack.
+      queueMicrotask(() => {
+        try {
+          listener(message);
+        } catch (err) {
+          this.logger?.warn({ err, channel }, 'cache subscriber threw');
+        }
+      });
+    }
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    const listeners = this.channels.get(channel) ?? new Set();
+    listeners.add(onMessage);
+    this.channels.set(channel, listeners);
+  }
+
+  /** One process never loses its own subscription, so listeners are never called. */
+  onResubscribe(): void {}
+
+  health(): CacheHealth {
+    return 'ok';
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.channels.clear();
+  }
+
+  private levelAt(key: string, now: number): number {
+    const budget = this.budgets.get(key);
+    return budget ? Math.max(0, budget.level - Math.max(0, now - budget.at)) : 0;
+  }
+
+  /** The set with expired members dropped (not stored back when it does not exist yet). */
+  private liveLeases(setKey: string, now: number): Map<string, number> {
+    const set = this.leases.get(setKey) ?? new Map<string, number>();
+    for (const [member, expiresAt] of set) if (expiresAt <= now) set.delete(member);
+    return set;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, budget] of this.budgets) if (budget.at + budget.level <= now) this.budgets.delete(key);
+    for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key);
+    for (const [key] of this.leases) if (this.liveLeases(key, now).size === 0) this.leases.delete(key);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Project settings on the request path (limit overrides, CORS origins), read inside the project's own
+ * scope and cached for a few seconds; operator changes invalidate them on every node.
+ */
+import type { Database } from '../../internal/db/database.js';
+import type { CacheBackend } from '../../internal/cache/cache.js';
+import { CredentialCache } from '../auth/credential-cache.js';
+import type { ProjectScope } from '../auth/context.js';
+import { normaliseSettings, type ProjectSettings } from './project-settings.js';
+
+const CHANNEL = 'project-settings';
+
+export class ProjectSettingsCache {
+  private readonly entries = new CredentialCache<ProjectSettings>(50_000);
+
+  constructor(
+    private readonly db: Database,
+    private readonly cache: CacheBackend,
+    private readonly ttlMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.cache.onResubscribe(() => this.entries.clear());
+    await this.cache.subscribe(CHANNEL, (projectId) => this.entries.delete(projectId));
+  }
+
+  async get(scope: ProjectScope): Promise<ProjectSettings> {
+    const cached = this.entries.get(scope.projectId);
+    if (cached) return cached;
+    const [row] = await this.db.tenantQuery<{ settings: unknown }>(scope, 'select settings from projects where id = $1', [scope.projectId]);
+    const settings = normaliseSettings(row?.settings);
+    this.entries.set(scope.projectId, settings, this.ttlMs);
+    return settings;
+  }
+
+  changed(projectId: string): void {
+    this.entries.delete(projectId);
+    this.cache.publish(CHANNEL, projectId).catch(() => undefined);
+  }
+}

@@ -1,0 +1,50 @@
+/** Sets up tenants, projects and keys through the operator API, as a studio would. */
+import type { FastifyInstance } from 'fastify';
+import assert from 'node:assert/strict';
+
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
+
+export interface TestProject {
+  tenantId: string;
+  projectId: string;
+  publishableKey: string;
+  secretKey: string;
+  secretKeyId: string;
+}
+
+let counter = 0;
+
+export async function operator(app: FastifyInstance, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
+  return app.inject({ method, url, headers: { authorization: `Bearer ${OPERATOR_TOKEN}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
+export async function createTenant(app: FastifyInstance, name = `tenant-${process.pid}-${++counter}`): Promise<string> {
+  const res = await operator(app, 'POST', '/v1/admin/tenants', { name });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json<{ id: string }>().id;
+}
+
+export async function createProject(app: FastifyInstance, tenantId: string, name = `project-${++counter}`): Promise<TestProject> {
+  const project = await operator(app, 'POST', `/v1/admin/tenants/${tenantId}/projects`, { name });
+  assert.equal(project.statusCode, 201, project.body);
+  const projectId = project.json<{ id: string }>().id;
+  const keys: Record<string, { key: string; id: string }> = {};
+  for (const kind of ['publishable', 'secret']) {
+    const res = await operator(app, 'POST', `/v1/admin/projects/${projectId}/api-keys`, { kind, name: kind });
+    assert.equal(res.statusCode, 201, res.body);
+    keys[kind] = res.json<{ key: string; id: string }>();
+  }
+  return { tenantId, projectId, publishableKey: keys.publishable!.key, secretKey: keys.secret!.key, secretKeyId: keys.secret!.id };
+}
+
+export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` });
+
+/** Polls until check() passes or the deadline ends (behavioural deadlines are polled, never slept). */
+export async function eventually(check: () => Promise<boolean>, deadlineMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > deadlineMs) assert.fail(`${what}: not within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # ggscale server image: `docker build --build-arg GGSCALE_COMMIT=$(git rev-parse HEAD) -t ggscale .`
 # then `docker run -p 8080:8080 -v ggscale-data:/data ggscale` (embedded PostgreSQL in /data), or pass
 # DATABASE_URL / CACHE_BACKEND=redis REDIS_URL to use external services.

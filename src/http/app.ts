@@ -20,6 +20,7 @@ import { addAuthHook } from './auth-hook.js';
 import { buildServices } from './services.js';
 import { adminRoutes } from '../modules/tenancy/admin-routes.js';
 import { authRoutes } from '../modules/auth/auth-routes.js';
+import { domainModules } from './modules.js';
 
 export interface AppDeps {
   db: Database;
@@ -91,6 +92,9 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     await operator.register(adminRoutes, { tenancy: services.tenancy });
   });
   await app.register(authRoutes, services);
+  for (const module of domainModules) {
+    await app.register(async (scope) => module.register(scope, { deps, config, services }));
+  }
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

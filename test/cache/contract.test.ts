@@ -70,6 +70,14 @@ function cacheContract(name: string, backend: Backend): void {
         assert.ok(refused.resetMs >= refused.retryAfterMs && refused.resetMs <= 60_000, `resetMs ${refused.resetMs}`);
       });
 
+      it('is exact for limits that do not divide the window', async () => {
+        for (const limit of [3, 7, 49]) {
+          const k = key(`odd${limit}`);
+          const decisions = await Promise.all(Array.from({ length: limit + 3 }, (_, i) => node(i).hit(k, limit, 60_000)));
+          assert.equal(decisions.filter((d) => d.allowed).length, limit, `limit ${limit}`);
+        }
+      });
+
       it('does not count refused hits', async () => {
         const k = key('refused');
         const window = 400;
@@ -414,6 +422,14 @@ describe('MemoryCache with a controlled clock', () => {
     assert.deepEqual(await cache.hit('k', 4, 1_000), { allowed: true, remaining: 0, retryAfterMs: 250, resetMs: 1_000 });
     t += 1_000;
     assert.deepEqual(await cache.peek('k', 4, 1_000), { allowed: true, remaining: 4, retryAfterMs: 0, resetMs: 0 });
+    await cache.close();
+  });
+
+  it('keeps large bursts exact despite floating-point rounding', async () => {
+    const cache = new MemoryCache({ now: () => 0 });
+    let allowed = 0;
+    for (let i = 0; i < 200_005; i++) if ((await cache.hit('big', 200_000, 3_600_000)).allowed) allowed++;
+    assert.equal(allowed, 200_000);
     await cache.close();
   });
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { fixtures, seedTenant, type Scope } from '../support/fixtures.js';
+import { fixtures, seedTenant, type Scope } from '../support/fixtures/index.js';
 import { PgliteDatabase } from '../../src/internal/db/pglite.js';
 import type { Queryable } from '../../src/internal/db/database.js';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { seedTenant } from '../support/fixtures.js';
+import { seedTenant } from '../support/fixtures/index.js';
 
 for (const kind of databaseKinds()) {
   describe(`withTenant (${kind.name})`, () => {

@@ -48,3 +48,17 @@ export async function eventually(check: () => Promise<boolean>, deadlineMs: numb
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+export interface TestPlayer {
+  playerId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** A device player of the project (no password hashing: fast). */
+export async function createPlayer(app: FastifyInstance, project: TestProject, deviceId = `device-${process.pid}-${++counter}-0123456789`): Promise<TestPlayer> {
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/device', headers: bearer(project.publishableKey), payload: { device_id: deviceId } });
+  assert.ok(res.statusCode === 201 || res.statusCode === 200, res.body);
+  const body = res.json<{ player: { id: string }; access_token: string; refresh_token: string }>();
+  return { playerId: body.player.id, accessToken: body.access_token, refreshToken: body.refresh_token };
+}

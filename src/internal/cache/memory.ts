@@ -23,7 +23,9 @@ interface Budget {
  * Each unit of cost uses windowMs/limit ms of the window; usage drains 1 ms per ms. A hit fits while usage
  * stays <= windowMs, so a full budget allows a burst of exactly `limit`, then one more every windowMs/limit.
  * Storing the usage (<= windowMs) instead of an absolute "theoretical arrival time" keeps the floating-point
- * numbers small, so rounding can never let an extra hit through; EPSILON absorbs the rounding itself.
+ * numbers small. A burst still sums `limit` rounded copies of windowMs/limit (error up to about
+ * limit * windowMs * 2e-16), so comparisons allow windowMs * 1e-9: bursts stay exact for limits up to
+ * ~4 million, and a hit is let in at most a billionth of the window early.
  */
 export function gcra(
   level: number,
@@ -33,15 +35,16 @@ export function gcra(
   count: boolean,
 ): { decision: WindowDecision; level: number } {
   const unit = windowMs / limit;
-  const epsilon = unit * 1e-6;
+  const epsilon = windowMs * 1e-9;
   const fits = level + cost * unit <= windowMs + epsilon;
   const after = fits && count ? level + cost * unit : level;
   const remaining = Math.max(0, Math.floor((windowMs - after + epsilon) / unit));
   let retryAfterMs = 0;
-  if (count && !fits) retryAfterMs = Math.ceil(level + cost * unit - windowMs); // until this very hit fits
-  else if (remaining === 0) retryAfterMs = Math.ceil(after + unit - windowMs); // until one more hit fits
+  if (count && !fits) retryAfterMs = Math.ceil(level + cost * unit - windowMs - epsilon); // until this very hit fits
+  else if (remaining === 0) retryAfterMs = Math.ceil(after + unit - windowMs - epsilon); // until one more hit fits
+  const resetMs = Math.max(0, Math.ceil(after - epsilon));
   return {
-    decision: { allowed: count ? fits : remaining > 0, remaining, retryAfterMs: Math.max(0, retryAfterMs), resetMs: Math.ceil(after) },
+    decision: { allowed: count ? fits : remaining > 0, remaining, retryAfterMs: Math.max(0, retryAfterMs), resetMs },
     level: after,
   };
 }

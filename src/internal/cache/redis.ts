@@ -35,7 +35,7 @@ local level = 0
 local state = redis.call('HMGET', KEYS[1], 'level', 'at')
 if state[1] then level = math.max(0, tonumber(state[1]) - math.max(0, now - tonumber(state[2]))) end
 local unit = window / limit
-local epsilon = unit * 1e-6
+local epsilon = window * 1e-9
 local fits = level + cost * unit <= window + epsilon
 local after = level
 if fits and count then
@@ -46,11 +46,11 @@ if fits and count then
 end
 local remaining = math.max(0, math.floor((window - after + epsilon) / unit))
 local retry = 0
-if count and not fits then retry = math.ceil(level + cost * unit - window)
-elseif remaining == 0 then retry = math.ceil(after + unit - window) end
+if count and not fits then retry = math.ceil(level + cost * unit - window - epsilon)
+elseif remaining == 0 then retry = math.ceil(after + unit - window - epsilon) end
 local allowed = fits
 if not count then allowed = remaining > 0 end
-return { allowed and 1 or 0, remaining, math.max(0, retry), math.ceil(after) }`;
+return { allowed and 1 or 0, remaining, math.max(0, retry), math.max(0, math.ceil(after - epsilon)) }`;
 
 /** Integer server ms, then drops expired leases (score = expiry ms). */
 const LEASE_PRELUDE = `local t = redis.call('TIME')

@@ -3,6 +3,11 @@
  * Nothing else in the server reads process.env. A bad value throws ConfigError naming the variable.
  */
 import { resolve } from 'node:path';
+import { ConfigError, boolean, integer, list, oneOf, text, url, type Env } from './parse.js';
+
+export { ConfigError } from './parse.js';
+// Domain sections: each module parses its own variables (one line each below and in Config).
+// @domain-config-imports
 
 export type CacheBackendKind = 'memory' | 'redis';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +39,7 @@ export interface Config {
   commit: string;
   auth: AuthConfig;
   limits: LimitsConfig;
+  // @domain-config-fields
 }
 
 export interface AuthConfig {
@@ -63,71 +69,6 @@ export interface LimitsConfig {
   preAuthPerIpPerMin: number;
   wsPerTenant: number;
   wsPerPlayer: number;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = text(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function url(env: Env, name: string, protocols: string[]): string | undefined {
-  const raw = text(env, name);
-  if (raw === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(name, 'is not a valid URL');
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
-  }
-  return raw;
-}
-
-function list(env: Env, name: string): string[] {
-  return (text(env, name) ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
 }
 
 function trustProxy(env: Env): boolean | string[] {
@@ -209,5 +150,6 @@ export function loadConfig(env: Env = process.env): Config {
       wsPerTenant: integer(env, 'WS_MAX_CONNECTIONS_PER_TENANT', 1_000, 0, 100_000_000),
       wsPerPlayer: integer(env, 'WS_MAX_CONNECTIONS_PER_PLAYER', 5, 0, 100_000_000),
     },
+    // @domain-config-values
   };
 }

@@ -38,7 +38,8 @@ function isAlive(pid: number): boolean {
 export function readLock(dataDir: string): LockInfo | undefined {
   try {
     const info = JSON.parse(readFileSync(lockPath(dataDir), 'utf8')) as LockInfo;
-    return Number.isInteger(info.pid) && isAlive(info.pid) ? info : undefined;
+    // Our own pid in the file is a leftover: in a container every run is pid 1, so a killed one looks alive.
+    return Number.isInteger(info.pid) && info.pid !== process.pid && isAlive(info.pid) ? info : undefined;
   } catch {
     return undefined;
   }

@@ -1,0 +1,27 @@
+/**
+ * Domain modules mounted on the app. Each registers its own routes (inside its own auth contexts) and
+ * builds its own services from the shared infrastructure and the core services (auth, limits, tenancy).
+ * Adding a domain is one import and one entry below.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../internal/config/config.js';
+import type { AppDeps } from './app.js';
+import type { Services } from './services.js';
+
+export interface DomainModuleContext {
+  deps: AppDeps;
+  config: Config;
+  services: Services;
+}
+
+export interface DomainModule {
+  name: string;
+  /** Registers routes; may add onClose hooks for its own resources. */
+  register(app: FastifyInstance, context: DomainModuleContext): Promise<void>;
+}
+
+// @domain-module-imports
+
+export const domainModules: DomainModule[] = [
+  // @domain-module-entries
+];

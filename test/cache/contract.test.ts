@@ -139,6 +139,13 @@ function cacheContract(name: string, backend: Backend): void {
         assert.ok(d.retryAfterMs > 0 && d.resetMs > 0);
       });
 
+      it('rejects budgets that make no sense', async () => {
+        await assert.rejects(first().hit(key('bad'), 0, 1_000), RangeError);
+        await assert.rejects(first().hit(key('bad'), 5, 0), RangeError);
+        await assert.rejects(first().hit(key('bad'), 5, 1_000, 0), RangeError);
+        await assert.rejects(first().peek(key('bad'), Number.NaN, 1_000), RangeError);
+      });
+
       it('allows exactly `limit` of 200 parallel hits, across every node', async () => {
         const k = key('parallel');
         const decisions = await Promise.all(Array.from({ length: 200 }, (_, i) => node(i).hit(k, 50, 60_000)));

@@ -27,6 +27,13 @@ interface Budget {
  * limit * windowMs * 2e-16), so comparisons allow windowMs * 1e-9: bursts stay exact for limits up to
  * ~4 million, and a hit is let in at most a billionth of the window early.
  */
+/** Rejects arguments that would turn the arithmetic into NaN/Infinity (and, on Redis, poison the stored state). */
+export function checkBudget(limit: number, windowMs: number, cost: number): void {
+  if (!(limit >= 1 && windowMs > 0 && cost > 0 && Number.isFinite(limit * windowMs * cost))) {
+    throw new RangeError(`invalid budget: limit ${limit}, windowMs ${windowMs}, cost ${cost}`);
+  }
+}
+
 export function gcra(
   level: number,
   limit: number,
@@ -67,6 +74,7 @@ export class MemoryCache implements CacheBackend {
   }
 
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
+    checkBudget(limit, windowMs, cost);
     const now = this.now();
     const { decision, level } = gcra(this.levelAt(key, now), limit, windowMs, cost, true);
     if (decision.allowed) this.budgets.set(key, { level, at: now });
@@ -74,13 +82,15 @@ export class MemoryCache implements CacheBackend {
   }
 
   async peek(key: string, limit: number, windowMs: number): Promise<WindowDecision> {
+    checkBudget(limit, windowMs, 1);
     return gcra(this.levelAt(key, this.now()), limit, windowMs, 1, false).decision;
   }
 
   async acquireLease(setKey: string, member: string, cap: number, ttlMs: number): Promise<LeaseDecision> {
-    const set = this.liveLeases(setKey, this.now());
+    const now = this.now();
+    const set = this.liveLeases(setKey, now);
     if (set.has(member) || set.size < cap) {
-      set.set(member, this.now() + ttlMs);
+      set.set(member, now + ttlMs);
       this.leases.set(setKey, set);
       return { acquired: true, count: set.size };
     }
@@ -88,8 +98,9 @@ export class MemoryCache implements CacheBackend {
   }
 
   async renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void> {
-    const set = this.liveLeases(setKey, this.now());
-    for (const member of members) if (set.has(member)) set.set(member, this.now() + ttlMs);
+    const now = this.now();
+    const set = this.liveLeases(setKey, now);
+    for (const member of members) if (set.has(member)) set.set(member, now + ttlMs);
   }
 
   async releaseLease(setKey: string, member: string): Promise<void> {

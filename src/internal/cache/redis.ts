@@ -16,6 +16,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+import { checkBudget } from './memory.js';
 
 export interface RedisCacheOptions {
   url: string;
@@ -148,10 +149,12 @@ export class RedisCache implements CacheBackend {
   }
 
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
+    checkBudget(limit, windowMs, cost);
     return toDecision(await this.client.ggGcra(this.prefix + key, limit, windowMs, cost, 1));
   }
 
   async peek(key: string, limit: number, windowMs: number): Promise<WindowDecision> {
+    checkBudget(limit, windowMs, 1);
     return toDecision(await this.client.ggGcra(this.prefix + key, limit, windowMs, 1, 0));
   }
 

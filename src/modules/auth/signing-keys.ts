@@ -77,7 +77,7 @@ export class SigningKeyStore {
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     await this.db.operator('signing-keys.insert', (tx) =>
-      tx.query('insert into signing_keys (kid, public_jwk, private_key, activates_at) values ($1, $2, $3, $4)', [
+      tx.query('insert into signing_keys (kid, public_jwk, private_key, activates_at) values ($1, $2::text::jsonb, $3, $4)', [
         kid,
         JSON.stringify(jwk),
         this.box.seal(pem),

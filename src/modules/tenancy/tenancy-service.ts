@@ -129,7 +129,7 @@ export class TenancyService {
       if (!current) throw notFound('The project does not exist.');
       const settings = mergeSettings(normaliseSettings(current.settings), patch);
       const [updated] = await tx.query<{ id: string; tenant_id: string; name: string; settings: unknown; created_at: Date }>(
-        'update projects set settings = $2 where id = $1 returning id, tenant_id, name, settings, created_at',
+        'update projects set settings = $2::text::jsonb where id = $1 returning id, tenant_id, name, settings, created_at',
         [projectId, JSON.stringify(settings)],
       );
       return updated!;

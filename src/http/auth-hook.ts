@@ -3,7 +3,7 @@
  * kinds it accepts, so every route inside is authenticated before any handler (or body parsing) runs.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { forbidden, unauthorized } from '../internal/errors/app-error.js';
+import { AppError, forbidden, unauthorized } from '../internal/errors/app-error.js';
 import { documentAuth } from './openapi.js';
 import type { CredentialKind } from '../modules/auth/context.js';
 import type { CredentialResolver } from '../modules/auth/credential-resolver.js';
@@ -34,12 +34,23 @@ export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): voi
   const accepted = new Set(options.accept);
   const expected = options.accept.map((kind) => KIND_NAMES[kind]).join(' or ');
   app.addHook('onRoute', (route) => documentAuth(route, options.accept));
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    const budgets = request.server.services.requestBudgets;
     const credential = bearerOf(request) ?? options.credentialOf?.(request);
     if (credential === undefined) throw unauthorized(`This route needs ${expected} as "Authorization: Bearer <credential>".`);
-    const auth = await options.resolver.resolve(credential);
+    let auth = options.resolver.cached(credential);
+    if (!auth) {
+      await budgets.beforeResolve(request, reply);
+      try {
+        auth = await options.resolver.resolve(credential);
+      } catch (error) {
+        if (error instanceof AppError && error.slug === 'unauthorized') await budgets.credentialFailed(request);
+        throw error;
+      }
+    }
     if (!accepted.has(auth.kind)) throw forbidden(`This route accepts ${expected}, not ${KIND_NAMES[auth.kind]}.`);
     request.auth = auth;
+    await budgets.admit(request, reply, auth);
   });
 }
 

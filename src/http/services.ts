@@ -13,6 +13,7 @@ import { SessionStore } from '../modules/auth/sessions.js';
 import { SignInBudgets } from '../modules/auth/sign-in-budgets.js';
 import { SigningKeyStore } from '../modules/auth/signing-keys.js';
 import { RateLimiter } from '../modules/ratelimit/limiter.js';
+import { RequestBudgets } from '../modules/ratelimit/request-budgets.js';
 import { ProjectSettingsCache } from '../modules/tenancy/project-settings-cache.js';
 import { TenancyService } from '../modules/tenancy/tenancy-service.js';
 
@@ -47,6 +48,7 @@ export async function buildServices(deps: AppDeps, config: Config) {
     localCache,
     auth: new AuthService(db, tokens, sessions, hasher, resolver),
     budgets: new SignInBudgets(limiter, settings, config.limits),
+    requestBudgets: new RequestBudgets(limiter, settings, config.limits),
     tenancy: new TenancyService(db, resolver, logger, (projectId) => settings.changed(projectId)),
     async close() {
       if (localCache !== cache) await localCache.close();

@@ -101,6 +101,13 @@ export class CredentialResolver {
     return timingSafeEqual(sha256(credential), this.adminDigest);
   }
 
+  /** A positive decision already cached here (the hot path: no round trip, no signature check). */
+  cached(credential: string): AuthContext | undefined {
+    if (this.isOperator(credential)) return { kind: 'operator', tenantId: '', projectId: '' };
+    const decision = this.decisions.get(sha256(credential).toString('base64url'));
+    return decision?.ok ? decision.auth : undefined;
+  }
+
   /** Resolves a bearer credential; throws 401 for unknown, revoked, expired or malformed ones. */
   async resolve(credential: string): Promise<AuthContext> {
     if (this.isOperator(credential)) return { kind: 'operator', tenantId: '', projectId: '' };

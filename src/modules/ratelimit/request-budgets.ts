@@ -1,0 +1,50 @@
+/**
+ * The budgets every authenticated request pays (API.md "Limits"): per player on player-token routes, per
+ * secret key, and per client IP for credentials that fail to resolve (so guessing costs little and gains
+ * nothing). Sign-in routes have their own budgets (src/modules/auth/sign-in-budgets.ts).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LimitsConfig } from '../../internal/config/config.js';
+import type { AuthContext } from '../auth/context.js';
+import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
+import type { Budget, RateLimiter } from './limiter.js';
+
+const MINUTE = 60_000;
+
+export class RequestBudgets {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly settings: ProjectSettingsCache,
+    private readonly defaults: LimitsConfig,
+  ) {}
+
+  private routeOf(request: FastifyRequest): string {
+    return request.routeOptions.url ?? 'unmatched';
+  }
+
+  /** The caller's own budget: per player or per secret key. Publishable keys and operators have none here. */
+  async admit(request: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
+    if (auth.kind !== 'player' && auth.kind !== 'secret') return;
+    const overrides = (await this.settings.get(auth)).limits;
+    const base = `{${auth.tenantId}}:${auth.projectId}`;
+    const budget: Budget =
+      auth.kind === 'player'
+        ? { name: 'player', key: `${base}:rl:player:${auth.playerId}`, limit: overrides.rate_limit_per_min ?? this.defaults.perPlayerPerMin, windowMs: MINUTE }
+        : { name: 'secret-key', key: `${base}:rl:key:${auth.keyId}`, limit: overrides.secret_key_rate_limit_per_min ?? this.defaults.perSecretKeyPerMin, windowMs: MINUTE };
+    await this.limiter.consume(reply, this.routeOf(request), [budget]);
+  }
+
+  private badCredentialBudget(ip: string): Budget {
+    // No tenant is known yet: the key is the client IP alone, in its own namespace.
+    return { name: 'bad-credentials', key: `badcred:${ip}`, limit: this.defaults.badCredentialsPerIpPerMin, windowMs: MINUTE };
+  }
+
+  /** Before resolving an uncached credential: 429 when this IP has presented too many bad ones. */
+  async beforeResolve(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.limiter.ensureAvailable(reply, this.routeOf(request), this.badCredentialBudget(request.ip));
+  }
+
+  async credentialFailed(request: FastifyRequest): Promise<void> {
+    await this.limiter.record(this.badCredentialBudget(request.ip));
+  }
+}

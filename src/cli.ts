@@ -43,9 +43,17 @@ async function main(argv: string[]): Promise<number> {
       const { runMigrateCommand } = await import('./start/migrate-command.js');
       return runMigrateCommand(config(), rest);
     }
+    case 'bootstrap': {
+      const { runBootstrapCommand } = await import('./start/bootstrap-command.js');
+      return runBootstrapCommand(config(), rest);
+    }
+    case 'keys': {
+      const { runKeysCommand } = await import('./start/keys-command.js');
+      return runKeysCommand(config(), rest);
+    }
     case 'help':
     case '--help':
-      process.stdout.write('usage: ggscale [serve | migrate [up | down [N] | status]]\n');
+      process.stdout.write('usage: ggscale [serve | migrate [up | down [N] | status] | bootstrap --tenant NAME --project NAME | keys rotate]\n');
       return 0;
     default:
       process.stderr.write(`ggscale: unknown command "${command}" (try ggscale help)\n`);

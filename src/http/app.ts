@@ -89,7 +89,11 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
 
   await app.register(async (operator) => {
     addAuthHook(operator, { resolver: services.resolver, accept: ['operator'] });
-    await operator.register(adminRoutes, { tenancy: services.tenancy });
+    await operator.register(adminRoutes, {
+      tenancy: services.tenancy,
+      keys: services.keys,
+      publishLeadSeconds: config.auth.keyPublishLeadSeconds,
+    });
   });
   await app.register(authRoutes, services);
   for (const module of domainModules) {

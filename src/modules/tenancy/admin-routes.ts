@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Id, Page, PageQuery, Timestamp, decodeCursor, encodeCursor } from '../../http/schemas.js';
 import type { TenancyService, Actor } from './tenancy-service.js';
+import type { SigningKeyStore } from '../auth/signing-keys.js';
 import { ProjectSettingsPatch } from './project-settings.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]*$' });
@@ -39,7 +40,7 @@ const isTenantCursor = (value: unknown): value is { after: string } =>
 const actorOf = (request: FastifyRequest): Actor => ({ actor: 'operator', ip: request.ip });
 const tags = ['operator'];
 
-export async function adminRoutes(app: FastifyInstance, opts: { tenancy: TenancyService }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { tenancy: TenancyService; keys: SigningKeyStore; publishLeadSeconds: number }): Promise<void> {
   const { tenancy } = opts;
 
   app.post<{ Body: { name: string } }>(
@@ -147,6 +148,23 @@ export async function adminRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     async (request, reply) => {
       await tenancy.revokeApiKey(actorOf(request), request.params.key_id);
       return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/admin/signing-keys/rotate',
+    {
+      schema: {
+        operationId: 'rotateSigningKeys',
+        tags,
+        summary: 'Publishes a new access-token signing key now; it signs after the publish lead time.',
+        response: { 201: Type.Object({ kid: Type.String(), activates_at: Timestamp }, { additionalProperties: false }) },
+      },
+    },
+    async (request, reply) => {
+      const rotated = await opts.keys.rotate(opts.publishLeadSeconds);
+      request.log.info({ audit: true, actor: 'operator', ip: request.ip, action: 'signing_key.rotate', target: `kid:${rotated.kid}` }, 'operator action');
+      return reply.code(201).send(rotated);
     },
   );
 

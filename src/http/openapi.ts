@@ -32,6 +32,20 @@ export function addResponses(route: RouteOptions, responses: Record<string, unkn
   route.schema.response = response;
 }
 
+/**
+ * Every operation has a summary (derived from its operationId when the route gave none) and an explicit
+ * security requirement (public routes say `[]`; authenticated contexts replace it, see documentAuth).
+ */
+function describeOperation(route: RouteOptions): void {
+  const schema = route.schema as { hide?: boolean; summary?: string; operationId?: string; security?: unknown } | undefined;
+  if (!schema || schema.hide) return;
+  if (!schema.summary && schema.operationId) {
+    const words = schema.operationId.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+    schema.summary = words.charAt(0).toUpperCase() + words.slice(1) + '.';
+  }
+  schema.security ??= [];
+}
+
 /** For routes inside an authenticated context: the security requirement and its errors. */
 export function documentAuth(route: RouteOptions, accept: string[]): void {
   if (!route.schema) return;
@@ -42,7 +56,10 @@ export function documentAuth(route: RouteOptions, accept: string[]): void {
 
 export async function registerOpenApi(app: FastifyInstance, publicUrl: string, version: string): Promise<void> {
   app.addSchema(ProblemSchema);
-  app.addHook('onRoute', (route) => addResponses(route, COMMON_ERRORS));
+  app.addHook('onRoute', (route) => {
+    addResponses(route, COMMON_ERRORS);
+    describeOperation(route);
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -90,6 +90,26 @@ describe('HTTP skeleton', () => {
     assert.equal(doc.paths['/metrics'], undefined, 'operational text endpoints are not API operations');
   });
 
+  it('gives every operation an operationId, a summary, a security requirement and problem responses', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<{
+      paths: Record<string, Record<string, { operationId?: string; summary?: string; security?: unknown[]; responses: Record<string, unknown> }>>;
+    }>();
+    const ids = new Set<string>();
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        assert.ok(operation.operationId, `${where}: operationId`);
+        assert.ok(!ids.has(operation.operationId), `${where}: operationId is unique`);
+        ids.add(operation.operationId);
+        assert.ok(operation.summary, `${where}: summary`);
+        assert.ok(Array.isArray(operation.security), `${where}: security`);
+        assert.ok(Object.keys(operation.responses).some((status) => status.startsWith('4')), `${where}: a 4xx response`);
+        assert.ok(operation.responses['500'], `${where}: the 500 problem`);
+      }
+    }
+    assert.ok(ids.has('createTenant') && ids.has('login'), 'the domain routes are documented');
+  });
+
   it('logs one JSON line per request with request id, route, status and latency, and no credentials', async () => {
     t.logs.lines.length = 0;
     await t.app.inject({

@@ -11,6 +11,7 @@ describe('ggscale process on the embedded default', () => {
   let dataDir: string;
   let server: RunningProcess | undefined;
   let port: number;
+  let session: { access_token: string; refresh_token: string; publishable: string } | undefined;
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ggscale-cli-'));
@@ -62,6 +63,8 @@ describe('ggscale process on the embedded default', () => {
       body: JSON.stringify({ device_id: 'cli-device-0123456789abcdef' }),
     });
     assert.equal(signup.status, 201);
+    const signedIn = (await signup.json()) as { access_token: string; refresh_token: string };
+    session = { ...signedIn, publishable: keys.publishable_key! };
     const again = JSON.parse((await run(['bootstrap', '--tenant', 'acme', '--project', 'space-race'], { GGSCALE_DATA_DIR: dataDir })).stdout) as Record<string, string>;
     assert.equal(again.project_id, keys.project_id, 'bootstrap reuses an existing tenant and project');
   });
@@ -91,5 +94,21 @@ describe('ggscale process on the embedded default', () => {
     const keys = JSON.parse(result.stdout) as Record<string, string>;
     assert.match(keys.secret_key!, /^ggs_sk_/);
     assert.ok(!existsSync(join(dataDir, 'ggscale.lock')));
+  });
+
+  it('sessions survive a restart: the old access token and refresh token still work', async () => {
+    server = startGgscale(['serve'], { GGSCALE_DATA_DIR: dataDir }, port);
+    await waitForStatus(`${server.url}/v1/readyz`, 200, 30_000);
+    const me = await fetch(`${server.url}/v1/auth/me`, { headers: { authorization: `Bearer ${session!.access_token}` } });
+    assert.equal(me.status, 200);
+    const refreshed = await fetch(`${server.url}/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session!.publishable}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: session!.refresh_token }),
+    });
+    assert.equal(refreshed.status, 200);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    server = undefined;
   });
 });

@@ -49,7 +49,7 @@ function describeOperation(route: RouteOptions): void {
 /** For routes inside an authenticated context: the security requirement and its errors. */
 export function documentAuth(route: RouteOptions, accept: string[]): void {
   if (!route.schema) return;
-  route.schema = { ...route.schema, security: [{ bearer: [] }] } as typeof route.schema;
+  route.schema = { ...route.schema, security: [{ bearer: [] }] };
   (route.schema as { description?: string }).description ??= `Credential: ${accept.join(' or ')}.`;
   addResponses(route, AUTH_ERRORS);
 }

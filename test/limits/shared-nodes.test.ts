@@ -77,7 +77,7 @@ for (const kind of databaseKinds()) {
       let flushed = 0;
       caches[1]!.onResubscribe(() => flushed++);
       // Kill the nodes' subscriber connections (named <prefix>sub); they reconnect and must flush.
-      const { default: Redis } = await import('ioredis');
+      const { Redis } = await import('ioredis');
       const client = new Redis(redisUrl!);
       const name = `${(caches[1] as unknown as { prefix: string }).prefix}sub`;
       const victims = String(await client.client('LIST'))

@@ -31,13 +31,13 @@ export function startGgscale(args: string[], env: Record<string, string>, port?:
   const stdout: string[] = [];
   const stderr: string[] = [];
   let outBuffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     outBuffer += chunk.toString();
     const lines = outBuffer.split('\n');
     outBuffer = lines.pop()!;
     stdout.push(...lines);
   });
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(...chunk.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(...chunk.toString().split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
       if (outBuffer) stdout.push(outBuffer);

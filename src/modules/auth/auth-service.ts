@@ -28,7 +28,6 @@ interface PlayerRow {
 
 export type SignedIn = TokenPair & { player: PlayerView };
 
-const INVALID_LOGIN = 'The email or password is wrong.';
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 

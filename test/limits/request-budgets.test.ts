@@ -60,10 +60,12 @@ describe('request budgets', () => {
     assert.equal((await me(two.accessToken)).statusCode, 200);
   });
 
-  it('budgets each secret key', async () => {
+  it('budgets each secret key, and a studio server signing players in from one IP is not held to the per-IP sign-in budget', async () => {
     const own = await createProject(t.app, await createTenant(t.app));
-    for (let i = 0; i < 4; i++) assert.ok([200, 201].includes((await device(own.secretKey, nextIp())).statusCode));
-    assertLimited(await device(own.secretKey, nextIp()), 'secret-key');
+    await operator(t.app, 'PATCH', `/v1/admin/projects/${own.projectId}`, { limits: { secret_key_rate_limit_per_min: 10, auth_rate_limit_per_min: 2 } });
+    const server = nextIp();
+    for (let i = 0; i < 10; i++) assert.ok([200, 201].includes((await device(own.secretKey, server, `studio-${i}-0123456789abcdef`)).statusCode));
+    assertLimited(await device(own.secretKey, server, 'studio-x-0123456789abcdef'), 'secret-key');
   });
 
   it('applies per-project overrides from the operator API at once', async () => {

@@ -56,8 +56,11 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
 
   await app.register(async (signIn) => {
     addAuthHook(signIn, { resolver: deps.resolver, accept: ['publishable', 'secret'] });
-    const admit = (request: FastifyRequest, reply: FastifyReply) =>
-      deps.budgets.admit(reply, request.routeOptions.url ?? '', scopeOf(request), request.ip);
+    // Publishable keys are public, so their sign-ins are budgeted per client IP under the project's ceiling.
+    // A secret key is the studio's own server signing players in from one address: its key budget applies.
+    const admit = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (authOf(request).kind === 'publishable') await deps.budgets.admit(reply, request.routeOptions.url ?? '', scopeOf(request), request.ip);
+    };
 
     signIn.post<{ Body: Static<typeof SignupBody> }>(
       '/v1/auth/signup',

@@ -11,6 +11,7 @@ import type { CacheBackend } from '../internal/cache/cache.js';
 import type { Logger } from '../internal/telemetry/logger.js';
 import type { Metrics } from '../internal/telemetry/metrics.js';
 import { createValidatorCompiler } from './validation.js';
+import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers } from './problem.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
   app.setValidatorCompiler(createValidatorCompiler());

@@ -6,6 +6,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { lazyValidator } from './lazy-compile.js';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
@@ -27,6 +28,6 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const textAjv = makeAjv(true);
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strictAjv : textAjv;
-    return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+    return lazyValidator(() => ajv.compile(schema as object)) as ReturnType<FastifySchemaCompiler<unknown>>;
   };
 }

@@ -14,6 +14,7 @@ import { openDatabase } from '../internal/db/open.js';
 import { createCache } from '../internal/cache/index.js';
 import { migrationsDir } from '../internal/paths.js';
 import { buildApp } from '../http/app.js';
+import { warmUp } from '../http/lazy-compile.js';
 import { ensureAdminTokenFile } from './admin-token.js';
 
 export interface RunningServer {
@@ -51,7 +52,11 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
   lock?.setUrl(url);
-  logger.info({ url, database: embedded ? 'embedded' : 'postgres', cache: config.cacheBackend }, 'listening');
+  warmUp((error) => logger.error({ err: error }, 'a route schema failed to compile'));
+  logger.info(
+    { url, database: embedded ? 'embedded' : 'postgres', cache: config.cacheBackend, startup_ms: Math.round(performance.now()) },
+    'listening',
+  );
 
   const databaseReady = (async () => {
     const started = Date.now();

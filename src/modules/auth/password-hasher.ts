@@ -3,12 +3,17 @@
  * crashes on Node 20). Hashes run on a bounded number of threads; a full queue answers at once with 503
  * rather than piling up requests that would all time out.
  */
-import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { unavailable } from '../../internal/errors/app-error.js';
 
 // Algorithm is a const enum (not importable under verbatimModuleSyntax): 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
 export const ARGON2_PARAMS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+// The native module loads on first use, not at start-up.
+type Argon2 = typeof import('@node-rs/argon2');
+let argon2: Promise<Argon2> | undefined;
+const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
 
 export class PasswordHasher {
   private running = 0;
@@ -34,17 +39,17 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.slot(() => hash(password, ARGON2_PARAMS));
+    return this.slot(async () => (await loadArgon2()).hash(password, ARGON2_PARAMS));
   }
 
   /** False for a wrong password or a malformed stored hash. */
   verify(stored: string, password: string): Promise<boolean> {
-    return this.slot(() => verify(stored, password).catch(() => false));
+    return this.slot(async () => (await loadArgon2()).verify(stored, password).catch(() => false));
   }
 
   /** Spends a verification's time when there is no account, so unknown emails cannot be told apart. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummy ??= hash('ggscale-dummy-password', ARGON2_PARAMS);
+    this.dummy ??= loadArgon2().then((lib) => lib.hash('ggscale-dummy-password', ARGON2_PARAMS));
     await this.verify(await this.dummy, password);
     return false;
   }

@@ -71,6 +71,22 @@ describe('HTTP skeleton', () => {
     assert.match(res.body, /ggscale_db_pool_in_use/);
   });
 
+  it('exposes metric names that follow the Prometheus conventions (as promtool checks them)', async () => {
+    const { Metrics } = await import('../../src/internal/telemetry/metrics.js');
+    const metrics = new Metrics();
+    const text = await metrics.registry.metrics();
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    assert.ok(types.length > 10);
+    for (const [name, type] of types) {
+      assert.match(name, /^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
+      if (type === 'counter') assert.match(name, /_total$/, `${name}: counters end in _total`);
+      else assert.doesNotMatch(name, /_total$/, `${name}: a ${type} must not end in _total`);
+    }
+    const { spawnSync } = await import('node:child_process');
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    if (promtool.error === undefined) assert.equal(promtool.status, 0, promtool.stdout.toString() + promtool.stderr.toString());
+  });
+
   it('serves an OpenAPI 3.1 document generated from the route schemas', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/openapi.json' });
     assert.equal(res.statusCode, 200);

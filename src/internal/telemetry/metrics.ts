@@ -13,7 +13,7 @@ export class Metrics {
   private poolSource: () => PoolStats | undefined = () => undefined;
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) this.processMetrics();
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by method, route template and status code.',
@@ -57,6 +57,15 @@ export class Metrics {
         this.set(readPool()?.waiting ?? 0);
       },
     });
+  }
+
+  /**
+   * prom-client's defaults, less three gauges whose names end in _total (promtool rejects the suffix on
+   * non-counters); the same counts stay available, by type, as nodejs_active_{handles,requests,resources}.
+   */
+  private processMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+    for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`nodejs_active_${what}_total`);
   }
 
   /** The pool is opened after the server listens: gauges read it when scraped. */

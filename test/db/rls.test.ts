@@ -45,10 +45,14 @@ async function asAppWithoutTenant(test: TestDatabase, fn: (tx: Queryable) => Pro
       await pg.transaction(async (t) => {
         await t.query(setEarlier);
       });
-      await pg.transaction(async (t) => {
-        await t.query(switchRole);
-        await fn({ query: async (text, params) => (await t.query<never>(text, params as unknown[])).rows });
-      });
+      // Checks never need to keep anything: always roll back (a refused statement aborts the transaction).
+      await pg.query('begin');
+      try {
+        await pg.query(switchRole);
+        await fn({ query: async (text, params) => (await pg.query<never>(text, params as unknown[])).rows });
+      } finally {
+        await pg.query('rollback');
+      }
     });
     return;
   }
@@ -57,10 +61,15 @@ async function asAppWithoutTenant(test: TestDatabase, fn: (tx: Queryable) => Pro
     await sql.begin(async (t) => {
       await t.unsafe(setEarlier);
     });
-    await sql.begin(async (t) => {
+    const t = await sql.reserve();
+    try {
+      await t.unsafe('begin');
       await t.unsafe(switchRole);
       await fn({ query: async <T>(text: string, params?: readonly unknown[]) => Array.from(await t.unsafe(text, (params ?? []) as never[])) as T[] });
-    });
+    } finally {
+      await t.unsafe('rollback');
+      t.release();
+    }
   } finally {
     await sql.end();
   }
@@ -121,7 +130,7 @@ for (const kind of databaseKinds()) {
     });
 
     it('has a fixture for every tenant table (a new table cannot slip past this suite)', () => {
-      for (const table of tables) assert.ok(fixtures[table.name], `add a fixture for ${table.name} in test/support/fixtures.ts`);
+      for (const table of tables) assert.ok(fixtures[table.name], `add a fixture for ${table.name} in test/support/fixtures/`);
     });
 
     it('enables and forces RLS with a fail-closed policy on every tenant table', () => {
@@ -159,6 +168,18 @@ for (const kind of databaseKinds()) {
           assert.equal(await count(tx, `select 1 from ${table.name}`, []), 0, `${table.name} leaked rows with no tenant set`);
         }
       });
+    });
+
+    it('with no tenant set: updates and deletes touch nothing, inserts are refused', async () => {
+      const scopeA: Scope = { tenantId: a.tenantId, projectId: a.projects[0] };
+      for (const table of tables) {
+        const fixture = fixtures[table.name]!;
+        const keyValues = rows.get(table.name)!;
+        await asAppWithoutTenant(test, (tx) => assertTouchesNothing(tx, 'update', table.name, fixture.key, keyValues));
+        await asAppWithoutTenant(test, (tx) => assertTouchesNothing(tx, 'delete', table.name, fixture.key, keyValues));
+        const forged = fixture.insert(scopeA, 'no-tenant');
+        await assertRefused(() => asAppWithoutTenant(test, async (tx) => void (await tx.query(forged.text, forged.params))), `${table.name}: insert with no tenant set`);
+      }
     });
 
     it('another tenant cannot select, update, delete or forge rows', async () => {

@@ -53,3 +53,21 @@ create policy tenant_isolation on projects
     and id = (select nullif(current_setting('app.project_id', true), '')::bigint)
   );
 grant select on projects to ggscale_app;
+
+-- Every tenant table gets the same isolation: RLS enabled AND forced (owners too), one policy that fails
+-- closed (a missing setting is NULL; nullif turns the '' left by an earlier transaction into NULL), and for
+-- project tables the project too. Later migrations call this instead of repeating the policy text.
+create function ggscale_isolate(p_table regclass, p_project_scoped boolean default true)
+returns void language plpgsql as $$
+declare
+  tenant_check text := $q$tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)$q$;
+  project_check text := $q$ and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint)$q$;
+  predicate text;
+begin
+  predicate := tenant_check || case when p_project_scoped then project_check else '' end;
+  execute format('alter table %s enable row level security', p_table);
+  execute format('alter table %s force row level security', p_table);
+  execute format('create policy tenant_isolation on %s using (%s) with check (%s)', p_table, predicate, predicate);
+end
+$$;
+revoke all on function ggscale_isolate(regclass, boolean) from public;

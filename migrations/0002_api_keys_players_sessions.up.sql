@@ -92,21 +92,11 @@ create table refresh_tokens (
 );
 create index refresh_tokens_session_idx on refresh_tokens (tenant_id, project_id, session_id);
 
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['api_keys', 'players', 'identities', 'sessions', 'refresh_tokens'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I
-      using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))
-      with check (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))$p$, t);
-  end loop;
-end
-$$;
+select ggscale_isolate('api_keys');
+select ggscale_isolate('players');
+select ggscale_isolate('identities');
+select ggscale_isolate('sessions');
+select ggscale_isolate('refresh_tokens');
 
 grant select, update (last_used_at) on api_keys to ggscale_app;
 grant select, insert, update, delete on players, identities, sessions, refresh_tokens to ggscale_app;

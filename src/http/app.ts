@@ -15,6 +15,7 @@ import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers } from './problem.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
+import { createAccessLog } from '../internal/telemetry/access-log.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { addAuthHook } from './auth-hook.js';
@@ -55,21 +56,22 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
   deps.metrics.observePool(() => deps.db.poolStats());
   installProblemHandlers(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: on every request, a promise per hook is measurable.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    done();
   });
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).
-  app.addHook('onResponse', async (request, reply) => {
+  const accessLog = createAccessLog(deps.logger);
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, seconds);
-    request.log.info(
-      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
-      'request',
-    );
+    const ms = reply.elapsedTime;
+    deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, ms / 1000);
+    accessLog({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 100) / 100 });
+    done();
   });
 
   if (config.corsOrigins.length > 0) {

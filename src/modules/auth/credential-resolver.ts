@@ -16,6 +16,8 @@ import type { AuthContext } from './context.js';
 
 export const INVALIDATION_CHANNEL = 'auth-invalidate';
 
+const OPERATOR: AuthContext = Object.freeze({ kind: 'operator', tenantId: '', projectId: '' });
+
 export type Invalidation =
   | { type: 'key'; id: string }
   | { type: 'session'; id: string }
@@ -37,6 +39,7 @@ export interface ResolverOptions {
 export class CredentialResolver {
   private readonly decisions: CredentialCache<Decision>;
   private readonly adminDigest: Buffer | undefined;
+  private readonly invalidationListeners: ((event: Invalidation) => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -83,6 +86,12 @@ export class CredentialResolver {
         this.decisions.clear();
         break;
     }
+    for (const listener of this.invalidationListeners) listener(event);
+  }
+
+  /** Hears every invalidation applied here, local or from another node (realtime closes sockets with it). */
+  onInvalidate(listener: (event: Invalidation) => void): void {
+    this.invalidationListeners.push(listener);
   }
 
   /** Drops the decision here at once and tells every other node. */
@@ -96,22 +105,24 @@ export class CredentialResolver {
     }
   }
 
-  isOperator(credential: string): boolean {
-    if (!this.adminDigest) return false;
-    return timingSafeEqual(sha256(credential), this.adminDigest);
+  /** One digest per request serves both the constant-time operator check and the cache key. */
+  private isOperatorDigest(digest: Buffer): boolean {
+    return this.adminDigest !== undefined && timingSafeEqual(digest, this.adminDigest);
   }
 
   /** A positive decision already cached here (the hot path: no round trip, no signature check). */
   cached(credential: string): AuthContext | undefined {
-    if (this.isOperator(credential)) return { kind: 'operator', tenantId: '', projectId: '' };
-    const decision = this.decisions.get(sha256(credential).toString('base64url'));
+    const digest = sha256(credential);
+    if (this.isOperatorDigest(digest)) return OPERATOR;
+    const decision = this.decisions.get(digest.toString('latin1'));
     return decision?.ok ? decision.auth : undefined;
   }
 
   /** Resolves a bearer credential; throws 401 for unknown, revoked, expired or malformed ones. */
   async resolve(credential: string): Promise<AuthContext> {
-    if (this.isOperator(credential)) return { kind: 'operator', tenantId: '', projectId: '' };
-    const cacheKey = sha256(credential).toString('base64url');
+    const digest = sha256(credential);
+    if (this.isOperatorDigest(digest)) return OPERATOR;
+    const cacheKey = digest.toString('latin1');
     let decision = this.decisions.get(cacheKey);
     if (!decision) {
       decision = await this.decide(credential);

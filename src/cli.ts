@@ -51,6 +51,12 @@ async function main(argv: string[]): Promise<number> {
       const { runKeysCommand } = await import('./start/keys-command.js');
       return runKeysCommand(config(), rest);
     }
+    case 'gameserver': {
+      // The echo game server the local fleet backend spawns (Agones' simple-game-server protocol).
+      const { runGameServerCli } = await import('./modules/fleet/gameserver/echo-server.js');
+      await runGameServerCli(rest, process.env);
+      return 0;
+    }
     case 'help':
     case '--help':
       process.stdout.write('usage: ggscale [serve | migrate [up | down [N] | status] | bootstrap --tenant NAME --project NAME | keys rotate]\n');

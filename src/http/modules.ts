@@ -20,8 +20,16 @@ export interface DomainModule {
   register(app: FastifyInstance, context: DomainModuleContext): Promise<void>;
 }
 
+import { realtimeModule } from '../modules/realtime/module.js';
+import { fleetModule } from '../modules/fleet/module.js';
+import { leaderboardsModule } from '../modules/leaderboards/module.js';
+import { storageModule } from '../modules/storage/module.js';
 // @domain-module-imports
 
 export const domainModules: DomainModule[] = [
+  realtimeModule,
+  fleetModule,
+  leaderboardsModule,
+  storageModule,
   // @domain-module-entries
 ];

@@ -7,6 +7,10 @@ import { ConfigError, boolean, integer, list, oneOf, text, url, type Env } from 
 
 export { ConfigError } from './parse.js';
 // Domain sections: each module parses its own variables (one line each below and in Config).
+import { loadFleetConfig, type FleetConfig } from '../../modules/fleet/config.js';
+import { loadRealtimeConfig, type RealtimeConfig } from '../../modules/realtime/config.js';
+import { loadLeaderboardsConfig, type LeaderboardsConfig } from '../../modules/leaderboards/config.js';
+import { loadStorageConfig, type StorageConfig } from '../../modules/storage/config.js';
 // @domain-config-imports
 
 export type CacheBackendKind = 'memory' | 'redis';
@@ -39,6 +43,10 @@ export interface Config {
   commit: string;
   auth: AuthConfig;
   limits: LimitsConfig;
+  fleet: FleetConfig;
+  realtime: RealtimeConfig;
+  leaderboards: LeaderboardsConfig;
+  storage: StorageConfig;
   // @domain-config-fields
 }
 
@@ -150,6 +158,10 @@ export function loadConfig(env: Env = process.env): Config {
       wsPerTenant: integer(env, 'WS_MAX_CONNECTIONS_PER_TENANT', 1_000, 0, 100_000_000),
       wsPerPlayer: integer(env, 'WS_MAX_CONNECTIONS_PER_PLAYER', 5, 0, 100_000_000),
     },
+    fleet: loadFleetConfig(env),
+    realtime: loadRealtimeConfig(env),
+    leaderboards: loadLeaderboardsConfig(env),
+    storage: loadStorageConfig(env),
     // @domain-config-values
   };
 }

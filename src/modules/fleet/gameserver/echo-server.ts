@@ -13,6 +13,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { AgonesSdkClient } from './sdk-client.js';
+import { watchParent } from './parent-watchdog.js';
 
 export interface EchoGameServerOptions {
   /** 0 picks a free port (the same one for UDP and TCP when possible). */
@@ -294,7 +295,12 @@ export async function runGameServerCli(argv: string[], env: NodeJS.ProcessEnv): 
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const stopWatching = watchParent(env, () => {
+    log('warn', 'the ggscale that started this server is gone, shutting down');
+    void server.close();
+  });
   const outcome = await server.closed;
+  stopWatching();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   log('info', 'stopped', { ...outcome });

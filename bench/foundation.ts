@@ -1,0 +1,198 @@
+/**
+ * The foundation's figures, each beside a baseline measured in the same run:
+ *  1. start-up: spawn → first 200 from /v1/healthz and → /v1/readyz 200 (embedded and PostgreSQL), beside a
+ *     bare node:http server bundled and started the same way;
+ *  2. /v1/healthz req/s and p99 beside bare node:http under the same autocannon load;
+ *  3. the cost of tenant isolation: db.tenantQuery vs the same indexed select run plainly, in-process at the
+ *     driver and end to end over HTTP.
+ * Run: node --import tsx bench/foundation.ts (needs PostgreSQL at BENCH_DATABASE_URL, default local).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { PostgresDatabase } from '../src/internal/db/postgres.js';
+import { BENCH_ADMIN_TOKEN } from './support/api.js';
+import { PLAYER_BY_ID_SQL } from './support/queries.js';
+import { buildBareServer, buildGgscale } from './support/build.js';
+import { driveAlternating } from './support/drive.js';
+import { alternate } from './support/load.js';
+import { createBenchDatabase, dropAllBenchDatabases, seedPlayers } from './support/pg.js';
+import { preparedTenantQuery } from './support/proposals.js';
+import { ServerPool, waitForStatus, type SpawnOptions } from './support/process.js';
+import { Report, fmt, infoRow, median, throughputRow, timeRow } from './support/table.js';
+
+const STARTS_EMBEDDED = 7;
+const STARTS_POSTGRES = 5;
+const HEALTHZ_ROUNDS = 5; // × HEALTHZ_SECONDS each, alternating with the baseline (~10 s each in all)
+const HEALTHZ_SECONDS = 2;
+const ISOLATION_CALLERS = 32;
+const ISOLATION_ROUNDS = 4;
+const ISOLATION_SECONDS = 2;
+const SEEDED_PLAYERS = 5_000;
+
+const report = new Report('foundation');
+const pool = new ServerPool();
+const scratch = mkdtempSync(join(tmpdir(), 'ggscale-bench-'));
+
+/** One start: spawn → healthz 200 (polled every 2 ms), then → readyz 200 (every 10 ms); then SIGTERM. */
+async function startOnce(options: SpawnOptions, readiness: boolean): Promise<{ healthzMs: number; readyzMs?: number }> {
+  const server = await pool.start(options);
+  try {
+    const healthAt = await waitForStatus(server, '/v1/healthz', 200, 30_000, 2);
+    const readyAt = readiness ? await waitForStatus(server, '/v1/readyz', 200, 30_000, 10) : undefined;
+    return { healthzMs: healthAt - server.spawnedAt, ...(readyAt === undefined ? {} : { readyzMs: readyAt - server.spawnedAt }) };
+  } finally {
+    await pool.stop(server);
+  }
+}
+
+async function startUp(dataDir: string, bare: string, databaseUrl: string): Promise<void> {
+  const ggscale = (env: Record<string, string>): SpawnOptions => ({ args: ['dist/cli.js', 'serve'], env });
+  const embeddedEnv = { GGSCALE_DATA_DIR: dataDir };
+  const postgresEnv = { DATABASE_URL: databaseUrl, GGSCALE_ADMIN_TOKEN: BENCH_ADMIN_TOKEN };
+  // Prepare: one start + stop migrates the embedded data folder, so the runs below measure a warm start.
+  await startOnce(ggscale(embeddedEnv), true);
+
+  const bareMs: number[] = [];
+  const embedded: { healthzMs: number; readyzMs?: number }[] = [];
+  const onPostgres: { healthzMs: number; readyzMs?: number }[] = [];
+  // Interleaved, so drift on the machine falls on all three alike.
+  for (let run = 0; run < STARTS_EMBEDDED; run++) {
+    bareMs.push((await startOnce({ args: [bare] }, false)).healthzMs);
+    embedded.push(await startOnce(ggscale(embeddedEnv), true));
+    if (run < STARTS_POSTGRES) onPostgres.push(await startOnce(ggscale(postgresEnv), true));
+  }
+  const bareMedian = median(bareMs);
+  const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
+  report.note(`bare node:http first 200 (ms): ${list(bareMs)}`);
+  report.note(`embedded healthz (ms): ${list(embedded.map((r) => r.healthzMs))}; readyz: ${list(embedded.map((r) => r.readyzMs!))}`);
+  report.note(`PostgreSQL healthz (ms): ${list(onPostgres.map((r) => r.healthzMs))}; readyz: ${list(onPostgres.map((r) => r.readyzMs!))}`);
+  const bareName = `bare node:http, spawn → first 200 (median of ${STARTS_EMBEDDED})`;
+  report.table('Start-up (node dist/cli.js serve, data already migrated; healthz polled every 2 ms, then readyz every 10 ms; SIGTERM after each)', [
+    timeRow(`spawn → /v1/healthz 200, embedded (median of ${STARTS_EMBEDDED})`, median(embedded.map((r) => r.healthzMs)), bareName, bareMedian, { maxMs: 200, strictlyBelow: true }),
+    timeRow(`spawn → /v1/readyz 200, embedded (median of ${STARTS_EMBEDDED})`, median(embedded.map((r) => r.readyzMs!)), bareName, bareMedian, { maxMs: 500 }),
+    timeRow(`spawn → /v1/healthz 200, PostgreSQL (median of ${STARTS_POSTGRES})`, median(onPostgres.map((r) => r.healthzMs)), bareName, bareMedian),
+    timeRow(`spawn → /v1/readyz 200, PostgreSQL (median of ${STARTS_POSTGRES})`, median(onPostgres.map((r) => r.readyzMs!)), bareName, bareMedian),
+  ]);
+}
+
+async function healthzThroughput(dataDir: string, bare: string, databaseUrl: string): Promise<void> {
+  const [ggscale, quiet, baseline] = await Promise.all([
+    pool.start({ args: ['dist/cli.js', 'serve'], env: { GGSCALE_DATA_DIR: dataDir } }),
+    // The same server logging only warnings (healthz touches no database, so which one does not matter).
+    pool.start({ args: ['dist/cli.js', 'serve'], env: { DATABASE_URL: databaseUrl, GGSCALE_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn' } }),
+    pool.start({ args: [bare] }),
+  ]);
+  await Promise.all([waitForStatus(ggscale, '/v1/readyz', 200, 30_000, 20), waitForStatus(quiet, '/v1/readyz', 200, 30_000, 20), waitForStatus(baseline, '/v1/healthz')]);
+  const target = (url: string) => ({ url: url + '/v1/healthz', connections: 64, pipelining: 1, seconds: HEALTHZ_SECONDS, warmupSeconds: 1 });
+  const results = await alternate(HEALTHZ_ROUNDS, { bare: target(baseline.url), ggscale: target(ggscale.url), quiet: target(quiet.url) });
+  const bareName = 'bare node:http /v1/healthz';
+  report.table(`GET /v1/healthz, autocannon 64 connections, pipelining 1, ${HEALTHZ_ROUNDS}×${HEALTHZ_SECONDS} s alternating (separate processes)`, [
+    throughputRow('ggscale /v1/healthz (LOG_LEVEL=info, the default)', results.ggscale.rps, bareName, results.bare.rps, { minRatio: 0.8 }),
+    infoRow('  p99 latency', fmt.ms(results.ggscale.p99Ms), bareName + ' p99', fmt.ms(results.bare.p99Ms), fmt.ratio(results.ggscale.p99Ms / results.bare.p99Ms)),
+    throughputRow('ggscale /v1/healthz, LOG_LEVEL=warn (for the diagnosis)', results.quiet.rps, bareName, results.bare.rps),
+    infoRow('  p99 latency', fmt.ms(results.quiet.p99Ms), bareName + ' p99', fmt.ms(results.bare.p99Ms), fmt.ratio(results.quiet.p99Ms / results.bare.p99Ms)),
+  ]);
+  await Promise.all([ggscale, quiet, baseline].map((server) => pool.stop(server)));
+}
+
+async function isolationCost(databaseUrl: string): Promise<void> {
+  const poolSize = 10; // DB_POOL_SIZE's default, on both sides
+  const db = await PostgresDatabase.open({ url: databaseUrl, poolSize, statementTimeoutMs: 5_000 });
+  const clientOptions = {
+    max: poolSize,
+    connection: { statement_timeout: 5_000, application_name: 'ggscale-bench-plain' },
+    onnotice: () => undefined,
+    types: {},
+  };
+  const plain = postgres(databaseUrl, clientOptions);
+  // For the proposal rows: the same pool settings, statements prepared (see support/proposals.ts).
+  const proposal = postgres(databaseUrl, clientOptions);
+  const proposedTenantQuery = preparedTenantQuery(proposal);
+  try {
+    // Another tenant's players share the table and the index, as in production.
+    const other = await seedPlayers(db, 'bench-other', SEEDED_PLAYERS);
+    const seeded = await seedPlayers(db, 'bench-target', SEEDED_PLAYERS);
+    const scope = { tenantId: seeded.tenantId, projectId: seeded.projectId };
+    const randomId = () => String(seeded.firstPlayerId + Math.floor(Math.random() * (seeded.lastPlayerId - seeded.firstPlayerId + 1)));
+    // The policy really applies: another tenant's player is invisible through tenantQuery, visible plainly.
+    const otherId = String(other.firstPlayerId);
+    if ((await db.tenantQuery(scope, PLAYER_BY_ID_SQL, [otherId])).length !== 0) throw new Error('RLS did not hide another tenant');
+    if ((await plain.unsafe(PLAYER_BY_ID_SQL, [otherId])).length !== 1) throw new Error('the plain select did not see the row');
+    if ((await proposedTenantQuery(scope, PLAYER_BY_ID_SQL, [otherId])).length !== 0) throw new Error('RLS did not hide another tenant (proposal)');
+    if ((await proposedTenantQuery(scope, PLAYER_BY_ID_SQL, [randomId()])).length !== 1) throw new Error('the proposal did not see its own row');
+
+    const driver = await driveAlternating(ISOLATION_ROUNDS, ISOLATION_SECONDS, ISOLATION_CALLERS, {
+      plain: () => plain.unsafe(PLAYER_BY_ID_SQL, [randomId()]).execute(),
+      isolated: () => db.tenantQuery(scope, PLAYER_BY_ID_SQL, [randomId()]),
+      plainPrepared: () => proposal.unsafe(PLAYER_BY_ID_SQL, [randomId()], { prepare: true }).execute(),
+      isolatedPrepared: () => proposedTenantQuery(scope, PLAYER_BY_ID_SQL, [randomId()]),
+    });
+
+    const server = await pool.start({
+      args: ['--import', 'tsx', 'bench/support/bench-server.ts'],
+      env: {
+        DATABASE_URL: databaseUrl,
+        GGSCALE_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+        DB_POOL_SIZE: String(poolSize),
+        BENCH_ROUTES: 'isolation',
+        BENCH_TENANT_ID: seeded.tenantId,
+        BENCH_PROJECT_ID: seeded.projectId,
+      },
+    });
+    await waitForStatus(server, '/v1/readyz', 200, 60_000, 20);
+    const route = (name: string) => ({
+      url: `${server.url}/bench/${name}/${seeded.firstPlayerId}`,
+      connections: ISOLATION_CALLERS,
+      seconds: ISOLATION_SECONDS,
+      warmupSeconds: 1,
+      setupRequest: (request: { path?: string }) => ({ ...request, path: `/bench/${name}/${randomId()}` }),
+    });
+    const http = await alternate(ISOLATION_ROUNDS, { plain: route('plain'), isolated: route('isolated') });
+    await pool.stop(server);
+
+    const rows = [
+      throughputRow(`driver: db.tenantQuery (BEGIN, scope, select, COMMIT), ${ISOLATION_CALLERS} callers`, driver.isolated.opsPerSecond, 'plain postgres.js select, same pool', driver.plain.opsPerSecond, { maxOverhead: 0.25 }, 'queries/s'),
+      infoRow('  p50 / p99 latency', `${fmt.ms(driver.isolated.p50Ms)} / ${fmt.ms(driver.isolated.p99Ms)}`, 'plain p50 / p99', `${fmt.ms(driver.plain.p50Ms)} / ${fmt.ms(driver.plain.p99Ms)}`),
+      throughputRow('  proposal, not the server: the same with prepared statements', driver.isolatedPrepared.opsPerSecond, 'plain select, prepared', driver.plainPrepared.opsPerSecond, {}, 'queries/s'),
+      infoRow('  proposal vs the server\'s tenantQuery', fmt.perSecond(driver.isolatedPrepared.opsPerSecond, 'queries'), 'server tenantQuery (above)', fmt.perSecond(driver.isolated.opsPerSecond, 'queries'), fmt.ratio(driver.isolatedPrepared.opsPerSecond / driver.isolated.opsPerSecond)),
+      throughputRow(`HTTP: GET /bench/isolated/:id, ${ISOLATION_CALLERS} connections`, http.isolated.rps, 'GET /bench/plain/:id, same server', http.plain.rps, { maxOverhead: 0.25 }),
+      infoRow('  p50 / p99 latency', `${fmt.ms(http.isolated.p50Ms)} / ${fmt.ms(http.isolated.p99Ms)}`, 'plain p50 / p99', `${fmt.ms(http.plain.p50Ms)} / ${fmt.ms(http.plain.p99Ms)}`),
+    ];
+    report.table(
+      `Cost of isolation: '${PLAYER_BY_ID_SQL}' by primary key, ${SEEDED_PLAYERS} players per tenant × 2 tenants, pool ${poolSize}, ${ISOLATION_ROUNDS}×${ISOLATION_SECONDS} s alternating`,
+      rows,
+    );
+  } finally {
+    await plain.end({ timeout: 5 });
+    await proposal.end({ timeout: 5 });
+    await db.close();
+  }
+}
+
+async function main(): Promise<void> {
+  report.note('building dist/cli.js (npm run build) and the bare baseline ...');
+  buildGgscale();
+  const bare = await buildBareServer(scratch);
+  const database = await createBenchDatabase();
+  const dataDir = join(scratch, 'data');
+  try {
+    await startUp(dataDir, bare, database.url);
+    await healthzThroughput(dataDir, bare, database.url);
+    await isolationCost(database.url);
+  } finally {
+    await pool.stopAll();
+    await database.drop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  report.finish();
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error);
+  await pool.stopAll();
+  await dropAllBenchDatabases();
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(1);
+});

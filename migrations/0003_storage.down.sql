@@ -1,0 +1,2 @@
+drop table if exists storage_usage;
+drop table if exists storage_objects;

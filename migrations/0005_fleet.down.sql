@@ -1,0 +1,2 @@
+drop table if exists fleet_allocations;
+drop table if exists fleets;

@@ -1,0 +1,258 @@
+/** SQL for allocations: the request path through RLS, the sweeps on the named operator path. */
+import type { Database, TenantScope } from '../../internal/db/database.js';
+import { isUniqueViolation } from '../../internal/db/errors.js';
+import { conflict, notFound, AppError } from '../../internal/errors/app-error.js';
+import type { FleetBackendKind } from './config.js';
+import { lockFleetQuota, type FleetRecord } from './fleet-store.js';
+import type { Labels } from './labels.js';
+import type { GameServerPort, GameServerView } from './types.js';
+
+export type AllocationState = 'Pending' | 'Allocated' | 'Released' | 'Expired' | 'Ended' | 'Lost';
+export type EndedState = Exclude<AllocationState, 'Pending' | 'Allocated'>;
+
+export interface AllocationRecord {
+  id: string;
+  fleet: string;
+  gameServer: string;
+  state: AllocationState;
+  address: string;
+  ports: GameServerPort[];
+  expiresAt: string;
+  createdAt: string;
+  endedAt: string | null;
+  requestHash: Buffer | null;
+}
+
+interface AllocationRow {
+  id: string;
+  fleet: string;
+  game_server: string | null;
+  state: AllocationState;
+  address: string | null;
+  ports: GameServerPort[];
+  expires_at: Date | null;
+  created_at: Date;
+  ended_at: Date | null;
+  request_hash: Buffer | Uint8Array | null;
+}
+
+/** A live allocation as the sweeps see it (any tenant). */
+export interface LiveAllocation {
+  id: string;
+  tenantId: string;
+  projectId: string;
+  backend: FleetBackendKind;
+  state: 'Pending' | 'Allocated';
+  gameServer: string | null;
+  ageMs: number;
+  allocatedAgeMs: number | null;
+}
+
+const SELECT = `select a.id, f.name as fleet, a.game_server, a.state, a.address, a.ports, a.expires_at, a.created_at, a.ended_at, a.request_hash
+  from fleet_allocations a join fleets f on f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id`;
+
+const iso = (value: Date | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+function toRecord(row: AllocationRow): AllocationRecord {
+  return {
+    id: String(row.id),
+    fleet: row.fleet,
+    gameServer: row.game_server ?? '',
+    state: row.state,
+    address: row.address ?? '',
+    ports: row.ports ?? [],
+    expiresAt: iso(row.expires_at) ?? iso(row.created_at)!,
+    createdAt: iso(row.created_at)!,
+    endedAt: iso(row.ended_at),
+    requestHash: row.request_hash === null ? null : Buffer.from(row.request_hash),
+  };
+}
+
+export type Reservation = { kind: 'reserved'; id: string } | { kind: 'replay'; allocation: AllocationRecord };
+
+export interface ReserveInput {
+  fleet: FleetRecord;
+  labels: Labels;
+  metadata: { labels: Labels; annotations: Labels };
+  idempotencyKey: string | undefined;
+  requestHash: Buffer;
+}
+
+export class AllocationStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * One transaction: answers a retry of the same Idempotency-Key with the first allocation; otherwise
+   * takes the fleet's quota lock, counts its live allocations and inserts a Pending row that holds a slot.
+   */
+  async reserve(scope: TenantScope, input: ReserveInput): Promise<Reservation> {
+    try {
+      return await this.db.withTenant(scope, async (tx) => {
+        if (input.idempotencyKey !== undefined) {
+          const [first] = await tx.query<AllocationRow>(
+            `${SELECT} where a.idempotency_key = $1 and a.created_at > now() - interval '24 hours'`,
+            [input.idempotencyKey],
+          );
+          if (first) return { kind: 'replay', allocation: toRecord(first) } as const;
+          // A key older than 24 h is free again.
+          await tx.query('update fleet_allocations set idempotency_key = null where idempotency_key = $1', [input.idempotencyKey]);
+        }
+        await lockFleetQuota(tx, input.fleet.id);
+        const [fleet] = await tx.query<{ max_allocations: number; live: string | number }>(
+          `select f.max_allocations,
+                  (select count(*) from fleet_allocations a where a.fleet_id = f.id and a.state in ('Pending', 'Allocated')) as live
+             from fleets f where f.id = $1 and f.deleted_at is null`,
+          [input.fleet.id],
+        );
+        if (!fleet) throw notFound(`The project has no fleet named "${input.fleet.name}".`);
+        if (Number(fleet.live) >= Number(fleet.max_allocations)) {
+          throw new AppError('quota-exceeded', `The fleet "${input.fleet.name}" already has its maximum of ${fleet.max_allocations} live allocations.`);
+        }
+        const [row] = await tx.query<{ id: string }>(
+          `insert into fleet_allocations (tenant_id, project_id, fleet_id, backend, state, labels, metadata, idempotency_key, request_hash)
+           values ($1, $2, $3, $4, 'Pending', $5::text::jsonb, $6::text::jsonb, $7, $8) returning id`,
+          [
+            scope.tenantId,
+            scope.projectId!,
+            input.fleet.id,
+            input.fleet.backend,
+            JSON.stringify(input.labels),
+            JSON.stringify(input.metadata),
+            input.idempotencyKey ?? null,
+            input.requestHash,
+          ],
+        );
+        return { kind: 'reserved', id: String(row!.id) } as const;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('A request with this Idempotency-Key is still in progress; retry it shortly.');
+      throw error;
+    }
+  }
+
+  /** Pending → Allocated, unless the fleet was deleted meanwhile (then undefined: release the server). */
+  async markAllocated(scope: TenantScope, id: string, server: GameServerView, node: string | null, ttlSeconds: number): Promise<AllocationRecord | undefined> {
+    const [row] = await this.db.tenantQuery<AllocationRow>(
+      scope,
+      `with updated as (
+         update fleet_allocations a
+            set state = 'Allocated', game_server = $2, address = $3, ports = $4::text::jsonb, node = $5,
+                allocated_at = now(), expires_at = now() + make_interval(secs => $6)
+           from fleets f
+          where a.id = $1 and a.state = 'Pending'
+            and f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id and f.deleted_at is null
+        returning a.*, f.name as fleet)
+       select id, fleet, game_server, state, address, ports, expires_at, created_at, ended_at, request_hash from updated`,
+      [id, server.name, server.address, JSON.stringify(server.ports), node, ttlSeconds],
+    );
+    return row && toRecord(row);
+  }
+
+  async dropPending(scope: TenantScope, id: string): Promise<void> {
+    await this.db.tenantQuery(scope, "delete from fleet_allocations where id = $1 and state = 'Pending'", [id]);
+  }
+
+  async get(scope: TenantScope, id: string): Promise<AllocationRecord | undefined> {
+    const [row] = await this.db.tenantQuery<AllocationRow>(scope, `${SELECT} where a.id = $1 and a.state <> 'Pending'`, [id]);
+    return row && toRecord(row);
+  }
+
+  /** Newest first; `before` is the id of the last item of the previous page. */
+  async list(scope: TenantScope, q: { limit: number; before?: string; state?: AllocationState; fleet?: string }): Promise<AllocationRecord[]> {
+    const rows = await this.db.tenantQuery<AllocationRow>(
+      scope,
+      `${SELECT} where a.state <> 'Pending' and a.id < $1 and ($2::text is null or a.state = $2) and ($3::text is null or f.name = $3)
+        order by a.id desc limit $4`,
+      [q.before ?? '9223372036854775807', q.state ?? null, q.fleet ?? null, q.limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Allocated → Released; answers the game server to shut down, or null when it had already ended. */
+  async claimRelease(scope: TenantScope, id: string): Promise<{ gameServer: string; backend: FleetBackendKind } | null | undefined> {
+    const [row] = await this.db.tenantQuery<{ game_server: string | null; backend: FleetBackendKind; released: boolean }>(
+      scope,
+      `with released as (
+         update fleet_allocations set state = 'Released', ended_at = now() where id = $1 and state = 'Allocated' returning id)
+       select game_server, backend, exists (select 1 from released) as released from fleet_allocations where id = $1 and state <> 'Pending'`,
+      [id],
+    );
+    if (!row) return undefined;
+    return row.released && row.game_server ? { gameServer: row.game_server, backend: row.backend } : null;
+  }
+
+  // --- operator paths, used by the sweeps and by fleet deletion ---
+
+  /** Allocated rows past their TTL become Expired; answers their game servers to release. */
+  async expireDue(limit: number): Promise<Array<{ id: string; gameServer: string; backend: FleetBackendKind }>> {
+    const rows = await this.db.operator('fleet.expire', (tx) =>
+      tx.query<{ id: string; game_server: string; backend: FleetBackendKind }>(
+        `update fleet_allocations set state = 'Expired', ended_at = now()
+          where id in (select id from fleet_allocations where state = 'Allocated' and expires_at <= now()
+                        order by expires_at limit $1 for update skip locked)
+          returning id, game_server, backend`,
+        [limit],
+      ),
+    );
+    return rows.map((r) => ({ id: String(r.id), gameServer: r.game_server, backend: r.backend }));
+  }
+
+  /** Every live allocation of a backend (and node, for the local backend). */
+  async live(backend: FleetBackendKind, node: string | null): Promise<LiveAllocation[]> {
+    const rows = await this.db.operator('fleet.reconcile', (tx) =>
+      tx.query<{ id: string; tenant_id: string; project_id: string; state: 'Pending' | 'Allocated'; game_server: string | null; age_ms: number; allocated_age_ms: number | null }>(
+        `select id, tenant_id, project_id, state, game_server,
+                (extract(epoch from now() - created_at) * 1000)::float8 as age_ms,
+                (extract(epoch from now() - allocated_at) * 1000)::float8 as allocated_age_ms
+           from fleet_allocations
+          where backend = $1 and state in ('Pending', 'Allocated') and ($2::text is null or state = 'Pending' or node = $2)
+          limit 100000`,
+        [backend, node],
+      ),
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      tenantId: String(r.tenant_id),
+      projectId: String(r.project_id),
+      backend,
+      state: r.state,
+      gameServer: r.game_server,
+      ageMs: Number(r.age_ms),
+      allocatedAgeMs: r.allocated_age_ms === null ? null : Number(r.allocated_age_ms),
+    }));
+  }
+
+  /** Ends a live allocation if it still points at this game server; true when it did. */
+  async end(id: string, gameServer: string, state: EndedState): Promise<boolean> {
+    const rows = await this.db.operator('fleet.reconcile', (tx) =>
+      tx.query(
+        "update fleet_allocations set state = $3, ended_at = now() where id = $1 and game_server = $2 and state = 'Allocated' returning id",
+        [id, gameServer, state],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  async dropStalePending(id: string): Promise<void> {
+    await this.db.operator('fleet.reconcile', (tx) => tx.query("delete from fleet_allocations where id = $1 and state = 'Pending'", [id]));
+  }
+
+  /** Which of these allocation ids are live (Pending or Allocated), for finding leaked game servers. */
+  async liveAmong(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.operator('fleet.reconcile', (tx) =>
+      tx.query<{ id: string }>("select id from fleet_allocations where id = any($1::text::bigint[]) and state in ('Pending', 'Allocated')", [`{${ids.join(',')}}`]),
+    );
+    return new Set(rows.map((r) => String(r.id)));
+  }
+
+  /** A deleted fleet's live allocations end as Released; answers their game servers. */
+  async releaseFleet(scope: TenantScope, fleetId: string): Promise<string[]> {
+    const rows = await this.db.tenantQuery<{ game_server: string | null }>(
+      scope,
+      "update fleet_allocations set state = 'Released', ended_at = now() where fleet_id = $1 and state = 'Allocated' returning game_server",
+      [fleetId],
+    );
+    return rows.flatMap((r) => (r.game_server ? [r.game_server] : []));
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Leaderboards: boards, score submits and rank reads. Postgres holds every record; ranks come from the
+ * rank index (memory or Redis), which each write updates after its commit and which rebuilds itself from
+ * Postgres when missing. No rank is ever computed with COUNT(*).
+ */
+import type { Database } from '../../internal/db/database.js';
+import { forbidden, notFound, validation } from '../../internal/errors/app-error.js';
+import type { Logger } from '../../internal/telemetry/logger.js';
+import type { ProjectScope } from '../auth/context.js';
+import { BoardDirectory, type KnownBoard, type PeriodChoice } from './board-directory.js';
+import { BoardStore, type Board, type NewBoard } from './board-store.js';
+import { IdempotencyStore, requestHash, type IdempotencyClaim, type StoredAnswer } from './idempotency.js';
+import type { BoardPeriod, RankIndex } from './rank-index.js';
+import { entryOfMember, memberOf } from './rank-key.js';
+import { RecordStore, type FullRecordRow, type RecordRow } from './record-store.js';
+import { INT64_MAX, INT64_MIN } from './scores.js';
+
+export interface Caller {
+  kind: 'player' | 'secret';
+  /** The player of a player token. */
+  playerId?: string;
+}
+
+export interface SubmitInput {
+  playerId: string;
+  score: bigint;
+  subscore: bigint;
+  metadataJson: string | null;
+  idempotencyKey?: string;
+}
+
+export interface SubmitAnswer {
+  player_id: string;
+  score: bigint;
+  subscore: bigint;
+  /** Null only if the record was deleted by a concurrent request before its rank could be read. */
+  rank: number | null;
+  updated_at: Date;
+}
+
+export interface ScoreItem {
+  rank: number;
+  record: FullRecordRow;
+}
+
+export interface ScorePage {
+  items: ScoreItem[];
+  /** The rank-index member of a full page's last entry, to continue after (the cursor). */
+  nextAfter: string | null;
+}
+
+/** Purged per statement when a deleted board's records go. */
+const PURGE_BATCH = 5_000;
+
+export class LeaderboardService {
+  readonly boards: BoardStore;
+  readonly records: RecordStore;
+  readonly directory: BoardDirectory;
+  private readonly idempotency: IdempotencyStore;
+  private readonly purges = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    readonly index: RankIndex,
+    private readonly logger: Logger,
+    boardCacheMs: number,
+  ) {
+    this.boards = new BoardStore(db);
+    this.records = new RecordStore(db);
+    this.idempotency = new IdempotencyStore(db);
+    this.directory = new BoardDirectory(this.boards, boardCacheMs);
+  }
+
+  createBoard(scope: ProjectScope, board: NewBoard): Promise<Board> {
+    return this.boards.create(scope, board);
+  }
+
+  async getBoard(scope: ProjectScope, id: string): Promise<Board> {
+    const board = await this.boards.get(scope, id);
+    if (!board) throw notFound(`No leaderboard "${id}".`);
+    return board;
+  }
+
+  listBoards(scope: ProjectScope, afterId: string | null, limit: number): Promise<Board[]> {
+    return this.boards.list(scope, afterId, limit);
+  }
+
+  /** The id is free at once; the records and rank indexes of the old board go in the background. */
+  async deleteBoard(scope: ProjectScope, id: string): Promise<void> {
+    const uid = await this.boards.markDeleted(scope, id);
+    this.directory.forget(scope, id);
+    if (uid === null) throw notFound(`No leaderboard "${id}".`);
+    await this.index.dropBoard(scope.tenantId, scope.projectId, uid).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'leaderboards: could not drop a deleted board from the rank index'),
+    );
+    const purge = this.purge(scope, uid).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'leaderboards: purge of a deleted board stopped; the sweeper will finish it'),
+    );
+    this.purges.add(purge);
+    void purge.finally(() => this.purges.delete(purge));
+  }
+
+  async purge(scope: ProjectScope, uid: string): Promise<void> {
+    while (!this.closed && !(await this.boards.purgeDeleted(scope, uid, PURGE_BATCH)));
+  }
+
+  async submit(scope: ProjectScope, boardId: string, caller: Caller, input: SubmitInput): Promise<SubmitAnswer> {
+    let known = await this.directory.get(scope, boardId);
+    if (caller.kind === 'player' && known.board.authoritative) {
+      throw forbidden('This leaderboard is authoritative: only a secret key may submit scores.');
+    }
+    // decr is incr by the negation (one statement shape for both).
+    const negate = known.board.operator === 'decr';
+    const score = negate ? -input.score : input.score;
+    const subscore = negate ? -input.subscore : input.subscore;
+    if (score > INT64_MAX || subscore > INT64_MAX || score < INT64_MIN || subscore < INT64_MIN) {
+      throw validation('The resulting score or subscore is outside signed 64 bits.');
+    }
+    const values = { playerId: input.playerId, score, subscore, metadataJson: input.metadataJson };
+    const claim: IdempotencyClaim | undefined = input.idempotencyKey
+      ? {
+          caller: caller.kind === 'player' ? `player:${caller.playerId}` : 'secret',
+          key: input.idempotencyKey,
+          requestHash: requestHash([boardId, input.playerId, input.score.toString(), input.subscore.toString(), input.metadataJson]),
+        }
+      : undefined;
+
+    for (let attempt = 0; ; attempt++) {
+      const period = this.directory.periodOf(scope, known, 'current');
+      const target = { boardUid: known.board.uid, period: period.period, sort: known.board.sort, operator: known.board.operator };
+      let row: RecordRow | null;
+      let replay: StoredAnswer | null = null;
+      if (claim) {
+        ({ row, replay } = await this.db.withTenant(scope, async (tx) => {
+          const stored = await this.idempotency.claim(tx, scope, claim);
+          if (stored) return { row: null, replay: stored };
+          const written = await this.records.submit(scope, target, values, tx);
+          // A dead board: roll the claim back with the transaction, refresh the board, try again.
+          if (!written) throw new BoardGone();
+          await this.idempotency.store(tx, scope, claim, {
+            player_id: String(written.player_id),
+            score: String(written.score),
+            subscore: String(written.subscore),
+            seq: String(written.seq),
+            updated_at: new Date(written.updated_at).toISOString(),
+          });
+          return { row: written, replay: null };
+        }).catch((error: unknown) => {
+          if (error instanceof BoardGone) return { row: null, replay: null };
+          throw error;
+        }));
+      } else {
+        row = await this.records.submit(scope, target, values);
+      }
+      if (replay) return this.replayed(period, replay);
+      if (row) {
+        const ranked = await this.index.upsert(period, { playerId: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), seq: BigInt(row.seq) });
+        if (claim && ranked) {
+          await this.idempotency.storeRank(scope, claim, ranked.rank).catch((error: unknown) =>
+            this.logger.warn({ err: error }, 'leaderboards: could not store the rank of an idempotent submit'),
+          );
+        }
+        return { player_id: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), rank: ranked?.rank ?? null, updated_at: new Date(row.updated_at) };
+      }
+      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
+      if (!newer) throw notFound(`No leaderboard "${boardId}".`);
+      known = newer;
+    }
+  }
+
+  private async replayed(period: BoardPeriod, stored: StoredAnswer): Promise<SubmitAnswer> {
+    const rank = stored.rank ?? (await this.index.rankOf(period, stored.player_id))?.rank ?? null;
+    return { player_id: stored.player_id, score: BigInt(stored.score), subscore: BigInt(stored.subscore), rank, updated_at: new Date(stored.updated_at) };
+  }
+
+  /** One player's record with its rank; 404 when it has none. */
+  async record(scope: ProjectScope, boardId: string, playerId: string, choice: PeriodChoice): Promise<ScoreItem> {
+    let known = await this.directory.get(scope, boardId);
+    for (let attempt = 0; ; attempt++) {
+      const period = this.directory.periodOf(scope, known, choice);
+      const [row, indexed] = await Promise.all([this.records.get(scope, known.board.uid, period.period, playerId), this.index.rankOf(period, playerId)]);
+      if (row) {
+        // Read repair: Postgres has a newer version than the index (a write whose index update is still in
+        // flight, or was lost with a node): applying it is safe, the index keeps whichever is newer.
+        const seq = BigInt(row.seq);
+        const ranked =
+          indexed && indexed.seq >= seq
+            ? indexed
+            : await this.index.upsert(period, { playerId, score: BigInt(row.score), subscore: BigInt(row.subscore), seq });
+        if (ranked) return { rank: ranked.rank, record: row };
+      }
+      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
+      if (!newer) throw notFound('This player has no record on this leaderboard.');
+      known = newer;
+    }
+  }
+
+  /** A page of the board in rank order (after a cursor's entry), or the window around one player. */
+  async scores(
+    scope: ProjectScope,
+    boardId: string,
+    query: { limit: number; after: string | null; around: string | null; choice: PeriodChoice },
+  ): Promise<ScorePage> {
+    let known: KnownBoard = await this.directory.get(scope, boardId);
+    for (let attempt = 0; ; attempt++) {
+      const period = this.directory.periodOf(scope, known, query.choice);
+      let entries;
+      if (query.around !== null) {
+        entries = await this.index.around(period, query.around, query.limit);
+        if (!entries) throw notFound('This player has no record on this leaderboard.');
+      } else {
+        const after = query.after === null ? null : entryOfMember(query.after, period.descending);
+        entries = await this.index.page(period, after, query.limit + 1);
+      }
+      const full = query.around === null && entries.length > query.limit;
+      if (full) entries = entries.slice(0, query.limit);
+      const rows = await this.records.rows(scope, known.board.uid, period.period, entries.map((entry) => entry.playerId));
+      if (entries.length > 0 && rows.size === 0) {
+        const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
+        if (newer) {
+          known = newer;
+          continue;
+        }
+      }
+      const items: ScoreItem[] = [];
+      for (const entry of entries) {
+        const record = rows.get(entry.playerId);
+        if (record) items.push({ rank: entry.rank, record });
+      }
+      const lastEntry = entries[entries.length - 1];
+      return { items, nextAfter: full && lastEntry ? memberOf(lastEntry, period.descending) : null };
+    }
+  }
+
+  async deleteRecord(scope: ProjectScope, boardId: string, playerId: string, choice: PeriodChoice): Promise<void> {
+    let known = await this.directory.get(scope, boardId);
+    for (let attempt = 0; ; attempt++) {
+      const period = this.directory.periodOf(scope, known, choice);
+      const seq = await this.records.remove(scope, known.board.uid, period.period, playerId);
+      if (seq !== null) {
+        await this.index.remove(period, playerId, seq);
+        return;
+      }
+      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
+      if (!newer) throw notFound('This player has no record on this leaderboard.');
+      known = newer;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.purges]);
+  }
+}
+
+/** Thrown inside an idempotent submit's transaction when the board died: rolls the key's claim back. */
+class BoardGone extends Error {}

@@ -1,0 +1,72 @@
+/**
+ * The realtime wire format (API.md "Realtime"): JSON text frames `{"op": "...", "id"?: "...", ...}`. A reply
+ * echoes the request's `id`; a request that cannot be served gets an error frame, never a disconnect:
+ * `{"op":"error","code":"bad-request"|"unknown-op"|"rate-limited","message":"...","id"?:"..."}`.
+ */
+
+export type ErrorCode = 'bad-request' | 'unknown-op' | 'rate-limited';
+
+export interface RealtimeRequest {
+  op: string;
+  id?: string;
+  [field: string]: unknown;
+}
+
+export type Parsed = { ok: true; request: RealtimeRequest } | { ok: false; message: string; id?: string };
+
+const MAX_OP_LENGTH = 64;
+const MAX_ID_LENGTH = 128;
+
+/** Close codes the server uses (RFC 6455 §7.4; 4000-4999 are the application's own). */
+export const CloseCode = {
+  /** The server is shutting down: reconnect (to another node). */
+  goingAway: 1001,
+  /** Persistent abuse, e.g. flooding past the message budget. */
+  policyViolation: 1008,
+  /** A frame larger than WS_MAX_MESSAGE_BYTES (sent by ws itself). */
+  tooBig: 1009,
+  internalError: 1011,
+  /** The session ended (logout, revocation) or the player was banned: do not reconnect with this token. */
+  credentialRevoked: 4001,
+} as const;
+
+function idOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH ? value : undefined;
+}
+
+/** Parses a text frame. ws has already checked that it is valid UTF-8 (or closed the socket with 1007). */
+export function parseRequest(data: Buffer): Parsed {
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString('utf8'));
+  } catch {
+    return { ok: false, message: 'The frame is not valid JSON.' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, message: 'A frame must be a JSON object such as {"op":"ping"}.' };
+  }
+  const fields = value as Record<string, unknown>;
+  const id = idOf(fields.id);
+  if (fields.id !== undefined && id === undefined) {
+    return { ok: false, message: `"id" must be a string of 1 to ${MAX_ID_LENGTH} characters.` };
+  }
+  const op = fields.op;
+  if (typeof op !== 'string' || op.length === 0 || op.length > MAX_OP_LENGTH) {
+    return { ok: false, message: `"op" must be a string of 1 to ${MAX_OP_LENGTH} characters.`, ...(id === undefined ? {} : { id }) };
+  }
+  return { ok: true, request: fields as RealtimeRequest };
+}
+
+/** The id of a frame, when it has a usable one (for error frames about frames that were not processed). */
+export function peekId(data: Buffer): string | undefined {
+  const parsed = parseRequest(data);
+  return parsed.ok ? parsed.request.id : parsed.id;
+}
+
+export function replyFrame(op: string, id: string | undefined, body: Record<string, unknown> = {}): string {
+  return JSON.stringify(id === undefined ? { op, ...body } : { op, id, ...body });
+}
+
+export function errorFrame(code: ErrorCode, message: string, id?: string, extra: Record<string, unknown> = {}): string {
+  return replyFrame('error', id, { code, message, ...extra });
+}

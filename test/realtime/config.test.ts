@@ -1,0 +1,53 @@
+/** Realtime settings: defaults, and errors that name the variable. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/internal/config/config.js';
+import { loadRealtimeConfig } from '../../src/modules/realtime/config.js';
+
+describe('realtime config', () => {
+  it('has the documented defaults, reachable from the app config', () => {
+    const config = loadRealtimeConfig({});
+    assert.deepEqual(config, {
+      maxMessageBytes: 65_536,
+      messagesPerSecond: 50,
+      messageBurst: 100,
+      refusalsBeforeClose: 100,
+      heartbeatMs: 15_000,
+      leaseTtlMs: 20_000,
+      closeGraceMs: 2_000,
+    });
+    assert.deepEqual(loadConfig({}).realtime, config);
+  });
+
+  it('reads every variable, the burst defaulting to twice the rate', () => {
+    const config = loadRealtimeConfig({
+      WS_MAX_MESSAGE_BYTES: '1024',
+      WS_MESSAGES_PER_SECOND: '7',
+      WS_MESSAGE_REFUSALS_BEFORE_CLOSE: '3',
+      WS_HEARTBEAT_MS: '500',
+      WS_LEASE_TTL_MS: '3000',
+      WS_CLOSE_GRACE_MS: '0',
+    });
+    assert.equal(config.maxMessageBytes, 1024);
+    assert.equal(config.messagesPerSecond, 7);
+    assert.equal(config.messageBurst, 14);
+    assert.equal(config.refusalsBeforeClose, 3);
+    assert.equal(config.heartbeatMs, 500);
+    assert.equal(config.leaseTtlMs, 3000);
+    assert.equal(config.closeGraceMs, 0);
+    assert.equal(loadRealtimeConfig({ WS_MESSAGE_BURST: '1' }).messageBurst, 1);
+  });
+
+  it('refuses bad values, naming the variable', () => {
+    const cases: [string, string][] = [
+      ['WS_MAX_MESSAGE_BYTES', '12'],
+      ['WS_MESSAGES_PER_SECOND', '0'],
+      ['WS_MESSAGE_BURST', 'lots'],
+      ['WS_HEARTBEAT_MS', '-1'],
+      // Over 30 s a dead node could hold its slots longer than API.md allows.
+      ['WS_LEASE_TTL_MS', '30001'],
+      ['WS_LEASE_TTL_MS', '999'],
+    ];
+    for (const [name, value] of cases) assert.throws(() => loadRealtimeConfig({ [name]: value }), new RegExp(`${name}: `), name);
+  });
+});

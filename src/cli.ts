@@ -27,8 +27,12 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   switch (command) {
     case 'serve': {
+      const loaded = config();
+      // argon2 hashes run on libuv's thread pool, as do WebCrypto (token signing) and file I/O: give the
+      // pool room beyond the hashes so those never queue behind a burst of logins. Read once, at first use.
+      process.env.UV_THREADPOOL_SIZE ??= String(loaded.auth.hashConcurrency + 4);
       const { serve } = await import('./start/serve.js');
-      const server = await serve(config());
+      const server = await serve(loaded);
       const stop = (signal: string) => {
         void server.shutdown(signal).then(
           () => process.exit(0),

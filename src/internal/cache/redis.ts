@@ -122,7 +122,9 @@ export class RedisCache implements CacheBackend {
   constructor(options: RedisCacheOptions) {
     this.prefix = options.keyPrefix ?? 'ggscale:';
     this.logger = options.logger;
-    this.client = new Redis(options.url, connectionOptions(`${this.prefix}cmd`)) as Redis & Scripts;
+    // Auto-pipelining sends the commands issued in one tick together: under load, one round trip carries
+    // many rate-limit decisions instead of one each.
+    this.client = new Redis(options.url, { ...connectionOptions(`${this.prefix}cmd`), enableAutoPipelining: true }) as Redis & Scripts;
     this.client.defineCommand('ggGcra', { numberOfKeys: 1, lua: GCRA_LUA });
     this.client.defineCommand('ggAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
     this.client.defineCommand('ggRenew', { numberOfKeys: 1, lua: RENEW_LUA });

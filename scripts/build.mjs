@@ -2,7 +2,7 @@
 // records the commit. Packages that ship native code or load files beside themselves stay external.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 let commit = process.env.GGSCALE_COMMIT || 'unknown';
 if (commit === 'unknown') {
@@ -31,6 +31,9 @@ const deferPackages = {
     }));
   },
 };
+
+// Chunk names change with their content: start from an empty folder so stale chunks never pile up.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   plugins: [deferPackages],

@@ -6,6 +6,7 @@
  *     database read on the same server (GET /v1/fleet/allocations/{id}); target p99 ≤ 50 ms;
  *  2. cold: bursts of twice the buffer (4 at once: 2 warm, 2 that must start a server), p50/p99, beside one
  *     echo-server process start to Ready measured alone; target p99 ≤ 1 s.
+ * Each round starts once the buffer is full and has been for SETTLE_MS (warm servers are not mid-start).
  * Context: Agones batches allocation requests every 500 ms, so its allocations take up to ~0.5 s warm.
  * Both databases: embedded (PGlite, what a fresh `npm start` uses) and PostgreSQL (BENCH_DATABASE_URL).
  * Run: node --import tsx bench/fleet.ts
@@ -28,6 +29,7 @@ const COLD_ROUNDS = 20; // × 2·BUFFER concurrent allocations
 const READS = 200;
 const STARTS = 10;
 const AGONES_BATCH_MS = 500;
+const SETTLE_MS = 250;
 
 const report = new Report('fleet');
 const pool = new ServerPool();
@@ -53,12 +55,17 @@ async function readyServers(server: ServerProcess): Promise<number> {
   return Number(line?.split(' ').at(-1) ?? 0);
 }
 
+/**
+ * Until the buffer is full, then a moment more: a warm server has been Ready for a while, not for a
+ * millisecond (a just-started one still takes a core to finish its start, which is the cold case).
+ */
 async function waitWarm(server: ServerProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while ((await readyServers(server)) < BUFFER) {
     if (Date.now() > deadline) throw new Error('the warm buffer did not fill within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 }
 
 /** One echo-server process (as the local backend starts it) from spawn to its first SDK Ready call. */

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestApp, type TestApp } from '../support/app.js';
@@ -227,6 +227,26 @@ for (const kind of databaseKinds()) {
       await eventually(async () => (await stateOf(a, allocation.id)) === 'Lost', 10_000, 'the vanished server\'s allocation is Lost');
       await eventually(async () => fake.getGameServer(NS, leaked) === undefined, 10_000, 'the leaked GameServer is deleted');
       assert.ok(fake.getGameServer(NS, bystander));
+    });
+
+    it('needs no permission beyond the Role shipped in deploy/agones/rbac.yaml', async () => {
+      const k8s = await import('@kubernetes/client-node');
+      const docs = k8s.loadAllYaml(readFileSync(new URL('../../deploy/agones/rbac.yaml', import.meta.url), 'utf8')) as Array<{
+        kind: string;
+        rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+      }>;
+      const rules = docs.find((d) => d.kind === 'Role')!.rules!;
+      const allowed = (group: string, resource: string, verb: string) =>
+        rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      const used = new Set<string>();
+      for (const r of fake.requests) {
+        const m = /^\/apis\/([^/]+)\/v1\/namespaces\/[^/]+\/([^/]+)(\/[^/]+)?$/.exec(r.path);
+        if (!m) continue;
+        const verb = r.method === 'GET' ? (m[3] ? 'get' : r.query.watch === 'true' ? 'watch' : 'list') : { POST: 'create', DELETE: 'delete', PATCH: 'patch', PUT: 'update' }[r.method]!;
+        used.add(`${verb} ${m[2]}.${m[1]}`);
+        assert.ok(allowed(m[1]!, m[2]!, verb), `${verb} ${m[2]}.${m[1]} is not in the Role`);
+      }
+      assert.ok(used.has('create gameserverallocations.allocation.agones.dev') && used.has('watch gameservers.agones.dev') && used.has('delete gameservers.agones.dev'));
     });
 
     it('maps a 422 from the cluster to 400, and an unreachable cluster to 503', async () => {

@@ -63,9 +63,14 @@ describe('local fleet backend', () => {
     t.after(() => local.close());
     await local.start();
     local.addFleet(fleet('11'));
-    await new Promise((resolve) => setImmediate(resolve)); // its servers are being started
+    // After the coalesced fill (a microtask) the starts are under way, probing ports (I/O, not done yet).
+    for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
     local.removeFleet('11');
-    await eventually(async () => events.length > 0 && local.snapshot().length === 0, 5_000, 'no server of a removed fleet is left');
+    // Once another fleet's servers are Ready, the removed fleet's starts have long settled.
+    local.addFleet(fleet('12'));
+    await eventually(async () => states(local, '12').join() === 'Ready,Ready', 10_000, 'the other fleet is warm');
+    await eventually(async () => states(local, '11').length === 0, 5_000, 'no server of the removed fleet is left');
+    assert.ok(!events.some((e) => e.gameServer.name.startsWith('fleet11-') && e.gameServer.state === 'Ready'), 'none ever became Ready');
   });
 
   it('walks the Agones state machine: Scheduled → RequestReady → Ready → Allocated → Shutdown', async (t) => {

@@ -23,7 +23,7 @@ class FakeRecords {
   private of(board: BoardPeriod) {
     const key = `${board.tenantId}/${board.projectId}/${board.boardUid}/${board.period}`;
     let records = this.boards.get(key);
-    if (!records) this.boards.set(key, (records = new Map()));
+    if (!records) this.boards.set(key, (records = new Map<string, RankEntry>()));
     return records;
   }
   put(board: BoardPeriod, entry: RankEntry) {
@@ -284,6 +284,30 @@ if (REDIS_URL) {
         return index;
       },
       lose: deleteAll,
+    });
+
+    it('an index that missed a committed write while Redis was unreachable is rebuilt, not trusted', async () => {
+      const records = new FakeRecords();
+      const board = newBoard();
+      const node = new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix });
+      const client = (node as unknown as { client: Redis }).client;
+      try {
+        assert.ok(await node.waitReady(2_000));
+        for (let i = 1; i <= 5; i++) {
+          records.put(board, e(String(i), BigInt(i), BigInt(i)));
+          await node.upsert(board, e(String(i), BigInt(i), BigInt(i)));
+        }
+        const ended = new Promise((resolve) => client.once('end', resolve));
+        client.disconnect();
+        await ended;
+        records.put(board, e('9', 100n, 10n)); // committed in "Postgres"...
+        await assert.rejects(node.upsert(board, e('9', 100n, 10n)), { status: 503 }); // ...but not in the index
+        await client.connect();
+        assert.equal((await node.rankOf(board, '9'))?.rank, 1, 'rebuilt with the missed write');
+        assert.equal(await node.size(board), 6);
+      } finally {
+        await node.close();
+      }
     });
 
     it('two nodes building the same missing index at once share one build', async () => {

@@ -138,7 +138,7 @@ for (const kind of databaseKinds()) for (const index of indexKinds()) {
         ['exponent string', { player_id: player, score: '1e3' }],
         ['a word', { player_id: player, score: 'abc' }],
         ['empty string', { player_id: player, score: '' }],
-        ['beyond 2^53 as a number', { player_id: player, score: 9007199254740993 }],
+        ['beyond 2^53 as a number', { player_id: player, score: 2 ** 53 + 2 }],
         ['a huge number', { player_id: player, score: 1e300 }],
         ['above 2^63-1', { player_id: player, score: '9223372036854775808' }],
         ['below -2^63', { player_id: player, score: '-9223372036854775809' }],

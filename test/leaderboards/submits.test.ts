@@ -86,6 +86,18 @@ for (const kind of databaseKinds()) for (const index of indexKinds()) {
       assert.equal(json<{ score: number }>(await api.record(project.secretKey, board, players[0]!.playerId)).score, 11);
     });
 
+    it('a key older than 24 h no longer replays: the submit runs again', async () => {
+      const board = await newBoard(t.app, project, { id: boardId('idem-old'), sort: 'desc', operator: 'incr' });
+      const key = { 'idempotency-key': 'yesterday' };
+      json(await api.submit(players[5]!.accessToken, board, { score: 2 }, key));
+      json(await api.submit(players[5]!.accessToken, board, { score: 2 }, key));
+      assert.equal(json<{ score: number }>(await api.record(project.secretKey, board, players[5]!.playerId)).score, 2);
+      await database.db.operator('test: age the key', (tx) =>
+        tx.query(`update leaderboard_idempotency set created_at = now() - interval '25 hours' where key = 'yesterday'`),
+      );
+      assert.equal(json<Answer>(await api.submit(players[5]!.accessToken, board, { score: 2 }, key)).score, 4);
+    });
+
     it('concurrent retries with one key apply once; a failed submit does not burn its key', async () => {
       const board = await newBoard(t.app, project, { id: boardId('idem-race'), sort: 'desc', operator: 'incr' });
       const key = { 'idempotency-key': 'race-key' };

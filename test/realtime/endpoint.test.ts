@@ -19,6 +19,7 @@ const ENV = {
   WS_MESSAGE_BURST: '10',
   WS_MESSAGE_REFUSALS_BEFORE_CLOSE: '5',
   WS_MAX_CONNECTIONS_PER_PLAYER: '50',
+  REFRESH_REUSE_GRACE_SECONDS: '0',
 };
 
 function sessionIdOf(accessToken: string): string {
@@ -174,6 +175,16 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(await theirs.request({ op: 'ping', id: 'x' }), { op: 'pong', id: 'x' });
       assert.equal((await refused(realtimeUrl(base, second.accessToken))).status, 401, 'the ended session cannot reconnect');
       await theirs.close();
+    });
+
+    it('closes the sockets of a session revoked by refresh-token reuse within 1 s (4001)', async () => {
+      const victim = await createPlayer(t.app, project);
+      const socket = await open(victim.accessToken);
+      const refresh = (token: string) =>
+        t.app.inject({ method: 'POST', url: '/v1/auth/refresh', headers: bearer(project.publishableKey), payload: { refresh_token: token } });
+      assert.equal((await refresh(victim.refreshToken)).statusCode, 200);
+      assert.equal((await refresh(victim.refreshToken)).statusCode, 401, 'a reused refresh token ends the session');
+      assert.equal((await socket.closedWithin(1_000)).code, 4001);
     });
 
     it('closes every socket of a banned player within 1 s (4001), and the player cannot reconnect', async () => {

@@ -98,31 +98,30 @@ export class AllocationStore {
           await tx.query('update fleet_allocations set idempotency_key = null where idempotency_key = $1', [input.idempotencyKey]);
         }
         await lockFleetQuota(tx, input.fleet.id);
-        const [fleet] = await tx.query<{ max_allocations: number; live: string | number }>(
-          `select f.max_allocations,
-                  (select count(*) from fleet_allocations a where a.fleet_id = f.id and a.state in ('Pending', 'Allocated')) as live
-             from fleets f where f.id = $1 and f.deleted_at is null`,
-          [input.fleet.id],
-        );
-        if (!fleet) throw notFound(`The project has no fleet named "${input.fleet.name}".`);
-        if (Number(fleet.live) >= Number(fleet.max_allocations)) {
-          throw new AppError('quota-exceeded', `The fleet "${input.fleet.name}" already has its maximum of ${fleet.max_allocations} live allocations.`);
-        }
+        // Under the fleet's lock: a slot is taken only while the live count is below the quota.
         const [row] = await tx.query<{ id: string }>(
           `insert into fleet_allocations (tenant_id, project_id, fleet_id, backend, state, labels, metadata, idempotency_key, request_hash)
-           values ($1, $2, $3, $4, 'Pending', $5::text::jsonb, $6::text::jsonb, $7, $8) returning id`,
+           select $1, $2, f.id, f.backend, 'Pending', $4::text::jsonb, $5::text::jsonb, $6, $7
+             from fleets f
+            where f.id = $3 and f.deleted_at is null
+              and (select count(*) from fleet_allocations a where a.fleet_id = f.id and a.state in ('Pending', 'Allocated')) < f.max_allocations
+           returning id`,
           [
             scope.tenantId,
             scope.projectId!,
             input.fleet.id,
-            input.fleet.backend,
             JSON.stringify(input.labels),
             JSON.stringify(input.metadata),
             input.idempotencyKey ?? null,
             input.requestHash,
           ],
         );
-        return { kind: 'reserved', id: String(row!.id) } as const;
+        if (!row) {
+          const [fleet] = await tx.query<{ max_allocations: number }>('select max_allocations from fleets where id = $1 and deleted_at is null', [input.fleet.id]);
+          if (!fleet) throw notFound(`The project has no fleet named "${input.fleet.name}".`);
+          throw new AppError('quota-exceeded', `The fleet "${input.fleet.name}" already has its maximum of ${fleet.max_allocations} live allocations.`);
+        }
+        return { kind: 'reserved', id: String(row.id) } as const;
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict('A request with this Idempotency-Key is still in progress; retry it shortly.');

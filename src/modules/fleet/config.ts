@@ -25,7 +25,7 @@ export interface LocalFleetConfig {
   portRange: { first: number; last: number };
   /** The address clients are told to connect to. */
   host: string;
-  /** Names this ggscale among the nodes sharing one database (crash reconciliation is per node). */
+  /** Names this ggscale among the nodes sharing one database (crash reconciliation is per node); default host:PORT. */
   nodeId: string;
   /** A server whose health pings stop for this long is Unhealthy (and replaced). */
   healthTimeoutMs: number;
@@ -71,7 +71,9 @@ function advertisedHost(env: Env): string {
 }
 
 export function loadFleetConfig(env: Env): FleetConfig {
-  const nodeId = text(env, 'FLEET_LOCAL_NODE_ID') ?? hostname();
+  // Stable across restarts (crash reconciliation finds its own rows again), distinct for two servers on one
+  // host (they listen on different ports).
+  const nodeId = text(env, 'FLEET_LOCAL_NODE_ID') ?? `${hostname()}:${text(env, 'PORT') ?? '8080'}`;
   if (nodeId.length > 255) throw new ConfigError('FLEET_LOCAL_NODE_ID', 'must be at most 255 characters');
   return {
     backend: oneOf(env, 'FLEET_BACKEND', ['local', 'agones'] as const, 'local'),

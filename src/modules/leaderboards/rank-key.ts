@@ -23,7 +23,6 @@ export interface RankedEntry extends RankEntry {
 }
 
 const BIAS = 2n ** 63n;
-const MAX_ORDERED = 2n ** 64n - 1n;
 
 export function toOrdered(value: bigint, descending: boolean): bigint {
   return descending ? BIAS - 1n - value : value + BIAS;
@@ -53,7 +52,3 @@ export function entryOfMember(member: string, descending: boolean): RankEntry {
 
 /** The seq part of a member (its version), as the fixed-width hex the Lua scripts compare. */
 export const versionHex = (seq: bigint): string => hex16(seq);
-
-export function isOrderedInRange(value: bigint): boolean {
-  return value >= 0n && value <= MAX_ORDERED;
-}

@@ -21,6 +21,7 @@ import {
   RANK_LUA,
   RELEASE_LUA,
   REMOVE_LUA,
+  INVALIDATE_LUA,
   RESET_LUA,
   SIZE_LUA,
   UPSERT_LUA,
@@ -40,6 +41,7 @@ interface Scripts {
   lbFinish(z: string, h: string, lock: string, periods: string, token: string, period: string, expireAt: number): Promise<number>;
   lbReset(z: string, h: string, lock: string, token: string): Promise<number>;
   lbRelease(lock: string, token: string): Promise<number>;
+  lbInvalidate(z: string, h: string): Promise<number>;
 }
 
 export interface RedisRankIndexOptions {
@@ -65,6 +67,11 @@ export class RedisRankIndex implements RankIndex {
   private readonly waitMs: number;
   /** Builds this node runs or waits for, so concurrent requests share one. */
   private readonly builds = new Map<string, Promise<void>>();
+  /**
+   * Indexes that missed a write of a committed record (Redis failed mid-write): they are marked not built
+   * as soon as Redis answers again, so the next use rebuilds them from Postgres instead of serving a stale rank.
+   */
+  private readonly missedWrites = new Map<string, BoardPeriod>();
 
   constructor(private readonly options: RedisRankIndexOptions) {
     this.prefix = options.keyPrefix ?? 'ggscale:';
@@ -95,6 +102,7 @@ export class RedisRankIndex implements RankIndex {
     define('lbFinish', 4, FINISH_LUA);
     define('lbReset', 3, RESET_LUA);
     define('lbRelease', 1, RELEASE_LUA);
+    define('lbInvalidate', 2, INVALIDATE_LUA);
   }
 
   /** Resolves once connected (false after timeoutMs), for start-up and tests. */
@@ -115,7 +123,7 @@ export class RedisRankIndex implements RankIndex {
 
   async upsert(board: BoardPeriod, entry: RankEntry): Promise<RankedEntry | null> {
     const { z, h } = this.keys(board);
-    const reply = await this.call(() => this.client.lbUpsert(z, h, entry.playerId, memberOf(entry, board.descending)));
+    const reply = await this.write(board, () => this.client.lbUpsert(z, h, entry.playerId, memberOf(entry, board.descending)));
     if (reply[0] === NOT_BUILT) {
       await this.build(board);
       return this.rankOf(board, entry.playerId);
@@ -125,7 +133,7 @@ export class RedisRankIndex implements RankIndex {
 
   async remove(board: BoardPeriod, playerId: string, seq: bigint): Promise<void> {
     const { z, h } = this.keys(board);
-    await this.call(() => this.client.lbRemove(z, h, playerId, versionHex(seq)));
+    await this.write(board, () => this.client.lbRemove(z, h, playerId, versionHex(seq)));
   }
 
   async rankOf(board: BoardPeriod, playerId: string): Promise<RankedEntry | null> {
@@ -239,9 +247,28 @@ export class RedisRankIndex implements RankIndex {
     }
   }
 
+  /** A write of a committed record: if it fails, the index is invalidated once Redis is back. */
+  private async write<T>(board: BoardPeriod, run: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(run);
+    } catch (error) {
+      this.missedWrites.set(periodKey(board), board);
+      throw error;
+    }
+  }
+
+  private async invalidateMissed(): Promise<void> {
+    for (const [key, board] of [...this.missedWrites]) {
+      const { z, h } = this.keys(board);
+      await this.client.lbInvalidate(z, h);
+      this.missedWrites.delete(key);
+    }
+  }
+
   /** Redis failures are the documented 503 (the rank would otherwise be a guess). */
   private async call<T>(run: () => Promise<T>): Promise<T> {
     try {
+      if (this.missedWrites.size > 0) await this.invalidateMissed();
       return await run();
     } catch (error) {
       if (error instanceof AppError) throw error;

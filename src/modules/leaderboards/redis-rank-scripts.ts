@@ -112,6 +112,12 @@ if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1`;
 
+/** KEYS Z, H. Marks an index not built (it missed a write while Redis was unreachable): the next use rebuilds it. */
+export const INVALIDATE_LUA = `
+redis.call('ZREM', KEYS[1], '')
+redis.call('HDEL', KEYS[2], '')
+return 1`;
+
 /** KEYS lock; ARGV token. Releases the build lock if still ours. */
 export const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end

@@ -157,7 +157,7 @@ export class GameServerCache {
       const onDone = (error: unknown) => {
         done = true;
         this.watching = false;
-        if (error && !this.closed && statusCodeOf(error) !== 410) reject(error as Error);
+        if (error && !this.closed && statusCodeOf(error) !== 410) reject(error instanceof Error ? error : new Error('the GameServer watch failed', { cause: error }));
         else resolve(expired || statusCodeOf(error) === 410 ? 'expired' : 'ended');
       };
       new this.clients.k8s.Watch(this.clients.kc)

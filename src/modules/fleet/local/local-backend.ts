@@ -36,6 +36,9 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** Warm buffers are refilled once no allocation came for this long. */
+const REFILL_QUIET_MS = 100;
+
 const allocated = (server: LocalGameServer): AllocationOutcome => ({ kind: 'allocated', gameServer: server.view() });
 const unallocated = (reason: string): AllocationOutcome => ({ kind: 'unallocated', reason, retryAfterSeconds: 1 });
 
@@ -53,6 +56,8 @@ export class LocalBackend implements FleetBackend {
   private closed = false;
   private maintainQueued = false;
   private warnedNoPortAt = 0;
+  private lastAllocationAt = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
   private readonly killAllNow = () => {
     for (const server of this.servers.values()) server.killNow();
   };
@@ -102,6 +107,7 @@ export class LocalBackend implements FleetBackend {
     if (!this.fleets.has(request.fleet.fleetId)) this.fleets.set(request.fleet.fleetId, request.fleet);
     const ready = [...this.servers.values()].find((server) => this.fits(server, request));
     if (ready && ready.allocate(request.allocationId, request.metadata)) {
+      this.lastAllocationAt = Date.now();
       this.maintain();
       return allocated(ready);
     }
@@ -145,6 +151,7 @@ export class LocalBackend implements FleetBackend {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.ticker);
+    clearTimeout(this.refillTimer);
     for (const waiter of [...this.waiters]) this.settle(waiter, unallocated('ggscale is stopping'));
     const servers = [...this.servers.values()];
     for (const server of servers) server.shutdown('ggscale is stopping');
@@ -226,6 +233,15 @@ export class LocalBackend implements FleetBackend {
     }
     if (shortfall > 0) this.evictIdle(shortfall - this.terminating(), new Set(waiting.keys()));
     const { buffer } = this.options.config;
+    // Refills wait for a burst of allocations to pass: a starting server takes a core for a moment, which
+    // the next allocation of the burst would otherwise wait for.
+    const quietIn = this.lastAllocationAt + REFILL_QUIET_MS - Date.now();
+    if (quietIn > 0) {
+      clearTimeout(this.refillTimer);
+      this.refillTimer = setTimeout(() => this.maintain(), quietIn);
+      this.refillTimer.unref();
+      return;
+    }
     for (let progress = buffer > 0; progress && this.room() > 0; ) {
       progress = false;
       for (const fleet of this.fleets.values()) {

@@ -41,10 +41,10 @@ export function lazyValidator(compile: () => Validate): Validate {
 type SerializerFactory = ReturnType<typeof SerializerSelector>;
 
 /** Fastify's default serializer factory (fast-json-stringify), compiling each route's serializer lazily. */
-export const lazySerializerFactory: SerializerFactory = ((externalSchemas: unknown, options: unknown) => {
+export const lazySerializerFactory: SerializerFactory = (externalSchemas: unknown, options: unknown) => {
   const compilerFor = (SerializerSelector() as unknown as (e: unknown, o: unknown) => (route: unknown) => (data: unknown) => string)(externalSchemas, options);
   return (route: unknown) => deferred(() => compilerFor(route)).call;
-}) as unknown as SerializerFactory;
+};
 
 /** Compiles what is still pending, a slice at a time, without holding the event loop for long. */
 export function warmUp(onError: (error: unknown) => void): void {

@@ -74,6 +74,7 @@ describe('three ggscale processes sharing PostgreSQL and Redis', { skip: databas
     const token = (JSON.parse(signIn.body) as { access_token: string }).access_token;
     let ok = 0;
     let limited = 0;
+    const started = Date.now();
     await Promise.all(
       Array.from({ length: 12 }, async (_, worker) => {
         for (let i = 0; i < 50; i++) {
@@ -85,7 +86,11 @@ describe('three ggscale processes sharing PostgreSQL and Redis', { skip: databas
       }),
     );
     assert.equal(ok + limited, 600);
-    assert.ok(Math.abs(ok - 200) <= 10, `allowed ${ok} of a budget of 200`);
+    // The budget is a moving window (GCRA): 200 at once, then 200 more per minute. What one shared budget
+    // allows in the time the run took, within 5%; three separate per-node budgets would allow 600.
+    const elapsedMs = Date.now() - started;
+    const budget = 200 + Math.floor((elapsedMs / 60_000) * 200);
+    assert.ok(ok >= 190 && ok <= budget * 1.05, `allowed ${ok}; one shared budget allows ${budget} in ${elapsedMs} ms`);
   });
 
   it("a flood of one game's sign-ins from one IP, across nodes, does not stop its other IPs", async () => {

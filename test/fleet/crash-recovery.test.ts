@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { freePort, startGgscale, waitForStatus, type RunningProcess } from '../support/process.js';
 import { OPERATOR_TOKEN, eventually } from '../support/tenancy.js';
-import { TINY_GAME_SERVER, gameServerProcesses, udpAsk, type AllocationBody } from './helpers.js';
+import { UNWATCHED_GAME_SERVER, gameServerProcesses, udpAsk, type AllocationBody } from './helpers.js';
 
 for (const [index, kind] of databaseKinds().entries()) {
   describe(`local fleet after a ggscale crash (${kind.name})`, () => {
@@ -69,7 +69,7 @@ for (const [index, kind] of databaseKinds().entries()) {
       const project = await call(running, 'POST', `/v1/admin/tenants/${tenant.json<{ id: string }>().id}/projects`, OPERATOR_TOKEN, { name: 'game' });
       const projectId = project.json<{ id: string }>().id;
       const key = (await call(running, 'POST', `/v1/admin/projects/${projectId}/api-keys`, OPERATOR_TOKEN, { kind: 'secret', name: 'server' })).json<{ key: string }>().key;
-      assert.equal((await call(running, 'POST', `/v1/admin/projects/${projectId}/fleets`, OPERATOR_TOKEN, { name: 'plain', backend: 'local', command: TINY_GAME_SERVER })).status, 201);
+      assert.equal((await call(running, 'POST', `/v1/admin/projects/${projectId}/fleets`, OPERATOR_TOKEN, { name: 'plain', backend: 'local', command: UNWATCHED_GAME_SERVER })).status, 201);
 
       const echo = await call(running, 'POST', '/v1/fleet/allocations', key, { fleet: 'default' });
       assert.equal(echo.status, 201, echo.text);

@@ -86,7 +86,7 @@ export function assertAllocationShape(body: AllocationBody): void {
 /**
  * A minimal game server for fleets under test: it echoes UDP like the shipped one and speaks the SDK
  * (Ready, health every 200 ms; UNHEALTHY stops the pings, EXIT asks for shutdown, READY re-readies,
- * CRASH exits with 3). It starts in ~50 ms and, unlike the echo server, does not watch its parent.
+ * CRASH exits with 3). It starts in ~50 ms.
  */
 export const TINY_GAME_SERVER = [
   process.execPath,
@@ -108,8 +108,14 @@ socket.bind(Number(process.env.PORT), '0.0.0.0', () => {
   call('/ready');
   health = setInterval(() => call('/health'), 200);
 });
-process.on('SIGTERM', () => process.exit(0));`,
+process.on('SIGTERM', () => process.exit(0));
+// Like the echo server, stop once the ggscale that started us is gone (unless told not to).
+const parent = Number(process.env.GGSCALE_PARENT_PID);
+if (parent && !process.argv.includes('unwatched')) setInterval(() => process.ppid !== parent && process.exit(0), 500).unref();`,
 ];
+
+/** TINY_GAME_SERVER without the parent watchdog: an orphan only the start-up sweep can clean up. */
+export const UNWATCHED_GAME_SERVER = [...TINY_GAME_SERVER, 'unwatched'];
 
 /** A game server that starts but never becomes Ready. */
 export const NEVER_READY = [process.execPath, '-e', 'setInterval(() => {}, 1000); process.on("SIGTERM", () => process.exit(0));'];

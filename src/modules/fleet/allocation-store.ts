@@ -48,7 +48,8 @@ export interface LiveAllocation {
   allocatedAgeMs: number | null;
 }
 
-const SELECT = `select a.id, f.name as fleet, a.game_server, a.state, a.address, a.ports, a.expires_at, a.created_at, a.ended_at, a.request_hash
+// An allocation is created (for the client) when its game server was allocated; the row exists from its Pending reservation.
+const SELECT = `select a.id, f.name as fleet, a.game_server, a.state, a.address, a.ports, a.expires_at, coalesce(a.allocated_at, a.created_at) as created_at, a.ended_at, a.request_hash
   from fleet_allocations a join fleets f on f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id`;
 
 const iso = (value: Date | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -141,7 +142,7 @@ export class AllocationStore {
           where a.id = $1 and a.state = 'Pending'
             and f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id and f.deleted_at is null
         returning a.*, f.name as fleet)
-       select id, fleet, game_server, state, address, ports, expires_at, created_at, ended_at, request_hash from updated`,
+       select id, fleet, game_server, state, address, ports, expires_at, allocated_at as created_at, ended_at, request_hash from updated`,
       [id, server.name, server.address, JSON.stringify(server.ports), node, ttlSeconds],
     );
     return row && toRecord(row);

@@ -21,7 +21,7 @@ function allocationView(allocation: AllocationRecord) {
     id: allocation.id,
     fleet: allocation.fleet,
     game_server: allocation.gameServer,
-    state: allocation.state as 'Allocated',
+    state: allocation.state,
     address: allocation.address,
     ports: allocation.ports,
     expires_at: allocation.expiresAt,

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../internal/telemetry/logger.js';
 import type { LocalFleetConfig } from '../config.js';
-import { fleetSelector, matchesLabels } from '../labels.js';
+import { ALLOCATION_LABEL, fleetSelector, matchesLabels } from '../labels.js';
 import type {
   AllocationOutcome,
   AllocationRequest,
@@ -214,8 +214,10 @@ export class LocalBackend implements FleetBackend {
 
   /** Starts servers: first for waiting allocations (evicting idle servers of other fleets at the ceiling), then warm buffers. */
   private fill(): void {
+    // Servers of a fleet that is gone, except those still serving an allocation (its release stops them).
     for (const server of this.servers.values()) {
-      if (!server.isAlive || server.state === 'Allocated' || server.state === 'Reserved' || this.wanted(server.fleet.fleetId)) continue;
+      const serving = server.state === 'Allocated' && server.view().labels[ALLOCATION_LABEL] !== undefined;
+      if (!server.isAlive || serving || this.wanted(server.fleet.fleetId)) continue;
       server.shutdown('its fleet is not registered');
     }
     const waiting = new Map<string, { fleet: FleetSpec; count: number }>();

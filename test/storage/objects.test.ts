@@ -82,6 +82,19 @@ for (const kind of databaseKinds()) {
       assert.equal(read.rawPayload.length, 0);
     });
 
+    it('round-trips an object of exactly the default limit (1 MiB); one byte more is 413', async () => {
+      const big = Buffer.alloc(1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31 + 7) & 0xff;
+      const put = await putObject(s.t.app, alice.accessToken, 'blobs/mebibyte', big);
+      assert.equal(put.statusCode, 201, put.body);
+      assert.equal(json(put).size, big.length);
+      const read = await getObject(s.t.app, alice.accessToken, 'blobs/mebibyte');
+      assert.ok(read.rawPayload.equals(big), 'the bytes come back unchanged');
+      assertProblem(await putObject(s.t.app, alice.accessToken, 'blobs/mebibyte', Buffer.concat([big, Buffer.from([1])])), 413, 'payload-too-large');
+      assert.equal((await getObject(s.t.app, alice.accessToken, 'blobs/mebibyte')).headers.etag, put.headers.etag);
+      assert.equal((await deleteObject(s.t.app, alice.accessToken, 'blobs/mebibyte')).statusCode, 204);
+    });
+
     it('stores JSON bodies as bytes too (the JSON parser does not apply here)', async () => {
       const text = '{"level": 3, "extra": [1, 2]}';
       const res = await putObject(s.t.app, alice.accessToken, 'saves/json', text, { 'content-type': 'application/json' });

@@ -72,8 +72,7 @@ const PLAYER_EXISTS_SQL = 'select 1 as found from players where tenant_id = $1 a
 // Creates the owner's usage row on its first write and locks it until commit (the no-op update takes the
 // lock). Fails with a foreign-key violation when the owner is not a player of this project.
 const LOCK_USAGE_FOR_PUT_SQL = `insert into storage_usage as u (tenant_id, project_id, player_id) values ($1, $2, nullif($3::bigint, 0))
-  on conflict (tenant_id, project_id, owner) do update set objects = u.objects
-  returning objects`;
+  on conflict (tenant_id, project_id, owner) do update set objects = u.objects`;
 const LOCK_USAGE_FOR_DELETE_SQL = 'select objects from storage_usage where tenant_id = $1 and project_id = $2 and owner = $3 for update';
 
 // $6 condition kind, $7 expected version, $8 new version, $9 content type, $10 body, $11 public-read,

@@ -16,6 +16,7 @@ import {
   NotModifiedResponse,
   ObjectBytesResponse,
   ObjectMetadata as ObjectMetadataSchema,
+  ObjectMetadataResponse,
   ObjectParams,
   PreconditionFailedResponse,
   PutHeaders,
@@ -85,8 +86,8 @@ export async function storageRoutes(app: FastifyInstance, opts: { service: Stora
           querystring: PutQuery,
           headers: PutHeaders,
           response: {
-            200: ObjectMetadataSchema,
-            201: ObjectMetadataSchema,
+            200: ObjectMetadataResponse('Replaced.'),
+            201: ObjectMetadataResponse('Created.'),
             404: NotFoundResponse,
             412: PreconditionFailedResponse,
             413: TooLargeResponse,

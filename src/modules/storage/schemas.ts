@@ -68,6 +68,7 @@ export const ObjectMetadata = Type.Object(
   { additionalProperties: false },
 );
 export type ObjectMetadataView = Static<typeof ObjectMetadata>;
+export const ObjectMetadataResponse = (description: string) => Type.Object(ObjectMetadata.properties, { additionalProperties: false, description });
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } });
 export const NotFoundResponse = problem('No such object (or it is private to another owner), or no such owner.');

@@ -12,7 +12,7 @@ import type { Logger } from '../internal/telemetry/logger.js';
 import type { Metrics } from '../internal/telemetry/metrics.js';
 import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
-import { installProblemHandlers } from './problem.js';
+import { installProblemHandlers, sendProblem } from './problem.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { createAccessLog } from '../internal/telemetry/access-log.js';
@@ -48,6 +48,11 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     requestTimeout: config.requestTimeoutMs,
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
+    // Errors Fastify raises before routing (a URL that cannot be decoded, a bad content-type header) are
+    // problem JSON too.
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(request, reply, 'validation', 400, error.message.slice(0, 300));
+    },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
   app.setValidatorCompiler(createValidatorCompiler());

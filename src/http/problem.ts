@@ -41,6 +41,8 @@ export function sendProblem(
   detail: string,
   retryAfterSeconds?: number,
 ): FastifyReply {
+  // Also for errors raised before the onRequest hook ran (framework errors).
+  reply.header('x-request-id', request.id);
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return reply
     .code(status)

@@ -52,6 +52,10 @@ describe('HTTP skeleton', () => {
     assertProblem(await t.app.inject({ method: 'DELETE', url: '/v1/healthz' }), 404, 'not-found');
   });
 
+  it('answers a URL that cannot be decoded with a 400 problem', async () => {
+    assertProblem(await t.app.inject({ method: 'GET', url: '/v1/storage/%FF/key' }), 400, 'validation');
+  });
+
   it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
     const echoed = await t.app.inject({ method: 'GET', url: '/v1/healthz', headers: { 'x-request-id': 'abc-123.X:y' } });
     assert.equal(echoed.headers['x-request-id'], 'abc-123.X:y');

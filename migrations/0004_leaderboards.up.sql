@@ -73,21 +73,9 @@ create index leaderboard_idempotency_created_idx on leaderboard_idempotency (cre
 -- Likewise the purge of deleted boards' records looks the tombstones up across tenants.
 create index leaderboards_deleted_idx on leaderboards (deleted_at) where deleted_at is not null;
 
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['leaderboards', 'leaderboard_records', 'leaderboard_idempotency'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I
-      using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))
-      with check (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))$p$, t);
-  end loop;
-end
-$$;
+select ggscale_isolate('leaderboards');
+select ggscale_isolate('leaderboard_records');
+select ggscale_isolate('leaderboard_idempotency');
 
 grant select, insert, delete on leaderboards to ggscale_app;
 grant update (deleted_at) on leaderboards to ggscale_app;

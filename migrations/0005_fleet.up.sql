@@ -64,21 +64,8 @@ create index fleet_allocations_fleet_live_idx on fleet_allocations (tenant_id, p
 create index fleet_allocations_expiry_idx on fleet_allocations (expires_at) where state = 'Allocated';
 create index fleet_allocations_reconcile_idx on fleet_allocations (backend, node) where state in ('Pending', 'Allocated');
 
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['fleets', 'fleet_allocations'] loop
-    execute format('alter table %I enable row level security', t);
-    execute format('alter table %I force row level security', t);
-    execute format($p$create policy tenant_isolation on %I
-      using (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))
-      with check (tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)
-             and project_id = (select nullif(current_setting('app.project_id', true), '')::bigint))$p$, t);
-  end loop;
-end
-$$;
+select ggscale_isolate('fleets');
+select ggscale_isolate('fleet_allocations');
 
 -- The request path reads fleets and creates the lazy `default` fleet; the operator path does the rest.
 grant select, insert on fleets to ggscale_app;

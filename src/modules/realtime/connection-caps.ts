@@ -78,6 +78,9 @@ export class ConnectionCaps {
   /** Backends whose last renewal failed: their leases may have expired meanwhile and are re-acquired. */
   private readonly lostContact = new Set<CacheBackend>();
   private renewing = false;
+  /** When the last successful renewal pass per backend started: every lease held was renewed then or later. */
+  private readonly renewedAt = new Map<CacheBackend, number>();
+  private readonly startedAt = Date.now();
   private lastWarning = 0;
 
   constructor(
@@ -190,7 +193,11 @@ export class ConnectionCaps {
 
   private async renewOn(backend: CacheBackend, sets: Map<string, string[]>): Promise<void> {
     const ttl = this.options.ttlMs;
-    const recovering = this.lostContact.has(backend);
+    const passStarted = Date.now();
+    // A pass that comes late (an event loop starved under load) may find leases already expired, and a
+    // renewal never brings an expired lease back: then re-acquire, as after a lost contact.
+    const late = passStarted - (this.renewedAt.get(backend) ?? this.startedAt) > ttl * 0.8;
+    const recovering = late || this.lostContact.has(backend);
     const calls: (() => Promise<unknown>)[] = [];
     for (const [key, members] of sets) {
       if (recovering) {
@@ -209,6 +216,7 @@ export class ConnectionCaps {
     }
     if (failed === undefined) {
       this.lostContact.delete(backend);
+      this.renewedAt.set(backend, passStarted);
     } else {
       this.lostContact.add(backend);
       this.warn(failed, 'connection caps: renewing leases failed; retrying on the next pass');

@@ -14,9 +14,10 @@ import { ARGON2_PARAMS } from '../src/modules/auth/password-hasher.js';
 import { BENCH_ADMIN_TOKEN, createProject, signup } from './support/api.js';
 import { drive } from './support/drive.js';
 import { alternate, assertClean, load, type LoadResult } from './support/load.js';
-import { createBenchDatabase, dropAllBenchDatabases } from './support/pg.js';
+import { createBenchDatabase } from './support/pg.js';
 import { ServerPool, waitForStatus } from './support/process.js';
 import { Report, fmt, infoRow, median, throughputRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const LOGIN_ROUNDS = 4;
 const LOGIN_SECONDS = 2;
@@ -108,9 +109,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  process.exit(1);
-});
+runBench(main, pool);

@@ -19,9 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_ADMIN_TOKEN, call, createProject, type BenchProject } from './support/api.js';
 import { buildGgscale } from './support/build.js';
-import { createBenchDatabase, dropAllBenchDatabases } from './support/pg.js';
+import { createBenchDatabase } from './support/pg.js';
 import { ROOT, ServerPool, waitForStatus, type ServerProcess } from './support/process.js';
 import { Report, fmt, infoRow, median, timeRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const BUFFER = 2;
 const WARM_ROUNDS = 40; // × BUFFER sequential allocations
@@ -166,9 +167,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  process.exit(1);
-});
+runBench(main, pool);

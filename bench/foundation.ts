@@ -17,10 +17,11 @@ import { PLAYER_BY_ID_SQL } from './support/queries.js';
 import { buildBareServer, buildGgscale } from './support/build.js';
 import { driveAlternating } from './support/drive.js';
 import { alternate } from './support/load.js';
-import { createBenchDatabase, dropAllBenchDatabases, seedPlayers } from './support/pg.js';
+import { createBenchDatabase, seedPlayers } from './support/pg.js';
 import { preparedTenantQuery } from './support/proposals.js';
 import { ServerPool, waitForStatus, type SpawnOptions } from './support/process.js';
 import { Report, fmt, infoRow, median, throughputRow, timeRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const STARTS_EMBEDDED = 7;
 const STARTS_POSTGRES = 5;
@@ -189,10 +190,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  rmSync(scratch, { recursive: true, force: true });
-  process.exit(1);
-});
+runBench(main, pool, () => rmSync(scratch, { recursive: true, force: true }));

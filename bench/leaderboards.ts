@@ -23,9 +23,10 @@ import { RecordStore } from '../src/modules/leaderboards/record-store.js';
 import { BENCH_ADMIN_TOKEN, call } from './support/api.js';
 import { drive } from './support/drive.js';
 import { load, type LoadResult } from './support/load.js';
-import { createBenchDatabase, dropAllBenchDatabases } from './support/pg.js';
+import { createBenchDatabase } from './support/pg.js';
 import { ServerPool, waitForStatus, type ServerProcess } from './support/process.js';
 import { Report, fmt, infoRow, throughputRow, timeRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONNECTIONS = 32;
@@ -268,10 +269,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  await cleanRedis().catch(() => undefined);
-  process.exit(1);
-});
+runBench(main, pool, cleanRedis);

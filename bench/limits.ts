@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { BENCH_ADMIN_TOKEN, createProject, deviceSignIn, type BenchProject } from './support/api.js';
 import { alternate, type LoadOptions, type LoadResult } from './support/load.js';
-import { createBenchDatabase, dropAllBenchDatabases } from './support/pg.js';
+import { createBenchDatabase } from './support/pg.js';
 import { ServerPool, waitForStatus, type ServerProcess } from './support/process.js';
 import { Report, fmt, infoRow, throughputRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const ROUNDS = 5;
 const SECONDS = 2;
@@ -129,9 +130,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  process.exit(1);
-});
+runBench(main, pool);

@@ -17,9 +17,10 @@ import postgres from 'postgres';
 import type { RequestSpec } from 'autocannon';
 import { BENCH_ADMIN_TOKEN, createProject, deviceSignIn, type BenchProject } from './support/api.js';
 import { assertClean, load, type LoadOptions, type LoadResult } from './support/load.js';
-import { PG_BASE_URL, createBenchDatabase, dropAllBenchDatabases } from './support/pg.js';
+import { PG_BASE_URL, createBenchDatabase } from './support/pg.js';
 import { ServerPool, waitForStatus } from './support/process.js';
 import { Report, fmt, infoRow, throughputRow } from './support/table.js';
+import { runBench } from './support/run-bench.js';
 
 const CONNECTIONS = 32;
 const SECONDS = Number(process.env.BENCH_STORAGE_SECONDS ?? 10);
@@ -161,9 +162,4 @@ async function main(): Promise<void> {
   report.finish();
 }
 
-main().catch(async (error: unknown) => {
-  console.error(error);
-  await pool.stopAll();
-  await dropAllBenchDatabases();
-  process.exit(1);
-});
+runBench(main, pool);

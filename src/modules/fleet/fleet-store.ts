@@ -18,15 +18,7 @@ export interface FleetRecord {
   createdAt: string;
 }
 
-export interface NewFleet {
-  name: string;
-  backend: FleetBackendKind;
-  labels: Labels;
-  maxAllocations: number;
-  allocationTtlSeconds: number;
-  command: string[] | null;
-  agonesFleet: string | null;
-}
+export type NewFleet = Omit<FleetRecord, 'id' | 'tenantId' | 'projectId' | 'createdAt'>;
 
 interface FleetRow {
   id: string;

@@ -47,9 +47,11 @@ await build({
   target: 'node20',
   format: 'esm',
   sourcemap: true,
-  // Less to parse at start-up; names kept for readable stack traces.
-  minify: true,
-  keepNames: true,
+  // Less to parse at start-up. Identifiers are not renamed, so stack traces and logged error types stay
+  // readable without esbuild's keepNames, whose __name() wrapper runs on every closure a hot path creates
+  // (Fastify makes several per request): measured here, keepNames cost healthz about a quarter of its req/s.
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: ['@electric-sql/pglite', '@node-rs/argon2', '@kubernetes/client-node', 'ioredis'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

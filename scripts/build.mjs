@@ -37,7 +37,8 @@ rmSync('dist', { recursive: true, force: true });
 
 await build({
   plugins: [deferPackages],
-  entryPoints: ['src/cli.ts'],
+  // The embedded database's worker thread is loaded by path, so it is an entry point of its own.
+  entryPoints: { cli: 'src/cli.ts', 'pglite-worker': 'src/internal/db/pglite-worker.ts' },
   outdir: 'dist',
   // Chunks for what loads after the server listens (database drivers, CLI commands): not parsed at start.
   splitting: true,

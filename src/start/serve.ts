@@ -17,6 +17,8 @@ import { buildApp } from '../http/app.js';
 import { warmUp } from '../http/lazy-compile.js';
 import { ensureAdminTokenFile } from './admin-token.js';
 
+const WARM_UP_DELAY_MS = 500;
+
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
@@ -40,6 +42,12 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
     logger.warn('GGSCALE_ADMIN_TOKEN is unset: the operator API is disabled');
   }
 
+  // The database opens while the HTTP stack loads and listens: the embedded one in its own thread.
+  const opening = openDatabase(config, {
+    onOperator: (action) => logger.debug({ action }, 'operator database path'),
+  });
+  opening.catch(() => undefined); // handled below, once the server listens
+
   const metrics = new Metrics();
   const db = new LazyDatabase();
   const migrations = await loadMigrations(migrationsDir);
@@ -52,25 +60,26 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
   lock?.setUrl(url);
-  warmUp((error) => logger.error({ err: error }, 'a route schema failed to compile'));
   logger.info(
     { url, database: embedded ? 'embedded' : 'postgres', cache: config.cacheBackend, startup_ms: Math.round(performance.now()) },
     'listening',
   );
 
   const databaseReady = (async () => {
-    const started = Date.now();
-    const opened = await openDatabase(config, {
-      onOperator: (action) => logger.debug({ action }, 'operator database path'),
-    });
+    const opened = await opening;
     if (config.migrateOnStart) {
       const applied = await migrateUp(opened, migrations);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     db.attach(opened);
     dbState = 'ok';
-    logger.info({ ms: Date.now() - started }, 'database ready');
+    logger.info({ ms: Math.round(performance.now()) }, 'database ready');
   })();
+  // Route schemas compile a moment after the database is up, so the two never compete for the main thread
+  // before readyz; a request that comes first compiles only what it needs.
+  void databaseReady
+    .catch(() => undefined)
+    .then(() => setTimeout(() => warmUp((error) => logger.error({ err: error }, 'a route schema failed to compile')), WARM_UP_DELAY_MS).unref());
   databaseReady.catch((error: unknown) => {
     dbState = 'failed';
     logger.error({ err: error }, 'database failed to open');

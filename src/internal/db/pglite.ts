@@ -1,10 +1,10 @@
 /**
- * The embedded default: PGlite (Postgres compiled to WebAssembly) in GGSCALE_DATA_DIR, in process.
- * PGlite is ONE session that is always a superuser: every transaction is serialised by a mutex (two
+ * The embedded default: PGlite (Postgres compiled to WebAssembly) in GGSCALE_DATA_DIR, in a worker thread of
+ * this process (pglite-worker.ts: it opens beside the HTTP stack's start-up). PGlite is ONE session that is always a superuser: every transaction is serialised by a mutex (two
  * interleaved requests would otherwise swap tenants), and RLS here guards against our own bugs, not against
  * injected SQL. Production means real PostgreSQL.
  */
-import type { PGlite } from '@electric-sql/pglite';
+import { PgliteWorkerSession } from './pglite-session.js';
 import { Mutex } from './mutex.js';
 import {
   SET_TENANT_SCOPE_SQL,
@@ -16,8 +16,6 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
-
-const INT8_OID = 20;
 
 export interface PgliteOptions {
   /** A data folder, or undefined for a throwaway in-memory database. */
@@ -34,39 +32,34 @@ export class PgliteDatabase implements Database {
   private inUse = 0;
 
   private constructor(
-    readonly pg: PGlite,
+    readonly pg: PgliteWorkerSession,
     private readonly options: PgliteOptions,
   ) {}
 
   static async open(options: PgliteOptions): Promise<PgliteDatabase> {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const pg = new PGlite({
+    const pg = await PgliteWorkerSession.start({
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-      ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
-      // int8 ids stay strings, as with postgres.js.
-      parsers: { [INT8_OID]: (value: string) => value },
+      ...(options.loadDataDir === undefined ? {} : { loadDataDir: await options.loadDataDir.arrayBuffer() }),
+      statementTimeoutMs: options.statementTimeoutMs,
     });
-    await pg.waitReady;
-    await pg.query(`select set_config('statement_timeout', $1, false)`, [String(options.statementTimeoutMs)]);
     return new PgliteDatabase(pg, options);
   }
 
   private queryable(): Queryable {
     return {
       query: async <T extends object>(text: string, params: readonly SqlParam[] = []) =>
-        (await this.pg.query<T>(text, params as unknown[])).rows,
+        (await this.pg.query<T>(text, params)).rows,
     };
   }
 
-  private async transaction<T>(setup: ((tx: Queryable) => Promise<void>) | undefined, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /** BEGIN (and the opening statements, in the same message), fn, COMMIT; ROLLBACK when anything fails. */
+  private async transaction<T>(opening: { sql: string; params: readonly SqlParam[] }[], fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       this.inUse++;
       try {
-        await this.pg.query('begin');
+        await this.pg.batch([{ sql: 'begin' }, ...opening]);
         try {
-          const tx = this.queryable();
-          if (setup) await setup(tx);
-          const result = await fn(tx);
+          const result = await fn(this.queryable());
           await this.pg.query('commit');
           return result;
         } catch (error) {
@@ -80,19 +73,25 @@ export class PgliteDatabase implements Database {
   }
 
   async withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const params = scopeParams(scope);
-    return this.transaction(async (tx) => {
-      await tx.query(SET_TENANT_SCOPE_SQL, params);
-    }, fn);
+    return this.transaction([{ sql: SET_TENANT_SCOPE_SQL, params: scopeParams(scope) }], fn);
   }
 
+  /** The common read: one message to the worker (BEGIN, scope, the statement, COMMIT). */
   tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return this.withTenant(scope, (tx) => tx.query<T>(text, params));
+    return this.mutex.run(async () => {
+      this.inUse++;
+      try {
+        const statements = [{ sql: 'begin' }, { sql: SET_TENANT_SCOPE_SQL, params: scopeParams(scope) }, { sql: text, params }, { sql: 'commit' }];
+        return await this.pg.batch<T>(statements, 2);
+      } finally {
+        this.inUse--;
+      }
+    });
   }
 
   operator<T>(action: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.options.onOperator?.(action);
-    return this.transaction(undefined, fn);
+    return this.transaction([], fn);
   }
 
   /** Runs fn while no other work may use the session (migrations drive `pg` directly inside it). */
@@ -109,7 +108,7 @@ export class PgliteDatabase implements Database {
   }
 
   async dump(): Promise<Blob | File> {
-    return this.mutex.run(() => this.pg.dumpDataDir('none'));
+    return this.mutex.run(() => this.pg.dumpDataDir());
   }
 
   async close(): Promise<void> {

@@ -29,18 +29,19 @@ export async function dropAllBenchDatabases(): Promise<void> {
   await Promise.all([...dropped].map((drop) => drop().catch(() => undefined)));
 }
 
-export async function createBenchDatabase(): Promise<BenchDatabase> {
+/** baseUrl: the server to create it on (the soak passes its DATABASE_URL). */
+export async function createBenchDatabase(baseUrl = PG_BASE_URL): Promise<BenchDatabase> {
   const name = `ggscale_bench_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(PG_BASE_URL, { max: 1, onnotice: () => undefined });
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
   try {
     await admin.unsafe(`create database "${name}"`);
   } finally {
     await admin.end();
   }
-  const url = withDatabase(PG_BASE_URL, name);
+  const url = withDatabase(baseUrl, name);
   const drop = async () => {
     dropped.delete(drop);
-    const cleanup = postgres(PG_BASE_URL, { max: 1, onnotice: () => undefined });
+    const cleanup = postgres(baseUrl, { max: 1, onnotice: () => undefined });
     try {
       await cleanup.unsafe(`drop database if exists "${name}" with (force)`);
     } finally {

@@ -13,6 +13,8 @@ import type { Metrics } from '../internal/telemetry/metrics.js';
 import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
+import { refuseUnstorableText } from './storable-text.js';
+import { clientErrorHandler, refuseConnect, refuseExpectation, requireHost } from './client-errors.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { createAccessLog } from '../internal/telemetry/access-log.js';
@@ -46,27 +48,48 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
-    return503OnClosing: true,
+    // While closing, new requests get our own 503 problem (the onRequest hook below), not Fastify's bare JSON.
+    return503OnClosing: false,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
     // Errors Fastify raises before routing (a URL that cannot be decoded, a bad content-type header) are
     // problem JSON too.
     frameworkErrors: (error, request, reply) => {
       void sendProblem(request, reply, 'validation', 400, error.message.slice(0, 300));
     },
+    // ...and so are requests Node's HTTP parser refuses before Fastify sees them (bad bytes, oversized heads).
+    clientErrorHandler,
+    // Node's own Host check answers a bare 400; requireHost (below) answers it as problem JSON instead.
+    http: { requireHostHeader: false },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
+  app.server.on('checkExpectation', refuseExpectation);
+  app.server.on('connect', refuseConnect);
   app.setValidatorCompiler(createValidatorCompiler());
   // JSON only by default (anything else is 415); storage registers its raw-bytes parser in its own context.
   app.removeContentTypeParser('text/plain');
   deps.metrics.observePool(() => deps.db.poolStats());
   installProblemHandlers(app);
+  // Before any route is added, so it guards them all (NUL and lone surrogates are 400, not a 500 from SQL).
+  app.addHook('preValidation', refuseUnstorableText);
 
   // Callback-style hooks: on every request, a promise per hook is measurable.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    if (closing) {
+      // A request on a keep-alive connection that was busy when shutdown began: tell the client to go elsewhere.
+      reply.header('connection', 'close');
+      void sendProblem(request, reply, 'unavailable', 503, 'The server is shutting down; try again shortly.', 1);
+      return;
+    }
     done();
   });
+  app.addHook('onRequest', requireHost);
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).

@@ -35,6 +35,9 @@ export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): voi
   const expected = options.accept.map((kind) => KIND_NAMES[kind]).join(' or ');
   app.addHook('onRoute', (route) => documentAuth(route, options.accept));
   app.addHook('onRequest', async (request, reply) => {
+    // Every answer behind a credential is private (tokens, keys, player data, refusals): no cache may keep
+    // it unless its route says otherwise (storage objects revalidate by ETag).
+    reply.header('cache-control', 'no-store');
     const budgets = request.server.services.requestBudgets;
     const credential = bearerOf(request) ?? options.credentialOf?.(request);
     if (credential === undefined) throw unauthorized(`This route needs ${expected} as "Authorization: Bearer <credential>".`);

@@ -41,8 +41,9 @@ export function sendProblem(
   detail: string,
   retryAfterSeconds?: number,
 ): FastifyReply {
-  // Also for errors raised before the onRequest hook ran (framework errors).
+  // Also for errors raised before the onRequest hook ran (framework errors), which would lack both.
   reply.header('x-request-id', request.id);
+  reply.header('x-content-type-options', 'nosniff');
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return reply
     .code(status)

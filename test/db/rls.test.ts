@@ -49,7 +49,7 @@ async function asAppWithoutTenant(test: TestDatabase, fn: (tx: Queryable) => Pro
       await pg.query('begin');
       try {
         await pg.query(switchRole);
-        await fn({ query: async (text, params) => (await pg.query<never>(text, params as unknown[])).rows });
+        await fn({ query: async (text, params) => (await pg.query<never>(text, params)).rows });
       } finally {
         await pg.query('rollback');
       }
@@ -215,6 +215,51 @@ for (const kind of databaseKinds()) {
         await test.db.withTenant(sibling, (tx) => assertTouchesNothing(tx, 'delete', table.name, fixture.key, keyValues));
         const forged = fixture.insert(own, 'forged-p');
         await assertRefused(() => test.db.withTenant(sibling, (tx) => tx.query(forged.text, forged.params)), `${table.name}: insert into a sibling project`);
+      }
+    });
+
+    it('with the tenant but no project set: project rows read as empty, updates and deletes touch nothing, inserts are refused', async () => {
+      const tenantOnly = { tenantId: a.tenantId };
+      const own: Scope = { tenantId: a.tenantId, projectId: a.projects[0] };
+      for (const table of tables) {
+        const fixture = fixtures[table.name]!;
+        if (!table.hasProjectId && !fixture.projectColumn) continue;
+        const keyValues = rows.get(table.name)!;
+        await test.db.withTenant(tenantOnly, async (tx) => {
+          assert.equal(await count(tx, `select 1 from ${table.name}`, []), 0, `${table.name}: rows visible with no project set`);
+        });
+        await test.db.withTenant(tenantOnly, (tx) => assertTouchesNothing(tx, 'update', table.name, fixture.key, keyValues));
+        await test.db.withTenant(tenantOnly, (tx) => assertTouchesNothing(tx, 'delete', table.name, fixture.key, keyValues));
+        const forged = fixture.insert(own, 'no-project');
+        await assertRefused(() => test.db.withTenant(tenantOnly, (tx) => tx.query(forged.text, forged.params)), `${table.name}: insert with no project set`);
+      }
+    });
+
+    it('the owning scope cannot move its own rows to another tenant or project (an UPDATE is checked like an INSERT)', async () => {
+      const own = { tenantId: a.tenantId, projectId: a.projects[0] };
+      for (const table of tables) {
+        const fixture = fixtures[table.name]!;
+        const keyValues = rows.get(table.name)!;
+        const projectColumn = table.hasProjectId ? 'project_id' : undefined; // projects.id is an identity: it cannot be set
+        const moves: Array<[string, string[]]> = [[`tenant_id = $${fixture.key.length + 1}`, [b.tenantId]]];
+        if (projectColumn) {
+          moves.push([`${projectColumn} = $${fixture.key.length + 1}`, [a.projects[1]]]);
+          moves.push([`tenant_id = $${fixture.key.length + 1}, ${projectColumn} = $${fixture.key.length + 2}`, [b.tenantId, b.projects[0]]]);
+        }
+        for (const [assignment, values] of moves) {
+          await assertRefused(
+            () => test.db.withTenant(own, (tx) => tx.query(`update ${table.name} set ${assignment} where ${keyMatch(fixture.key)}`, [...keyValues, ...values])),
+            `${table.name}: update set ${assignment} (${values.join(', ')})`,
+          );
+        }
+        const [still] = await test.db.operator('test', (tx) =>
+          tx.query<{ tenant_id: string; project_id: string | null }>(
+            `select tenant_id::text as tenant_id, ${table.hasProjectId ? 'project_id::text' : 'null'} as project_id from ${table.name} where ${keyMatch(fixture.key)}`,
+            keyValues,
+          ),
+        );
+        assert.equal(still?.tenant_id, a.tenantId, `${table.name}: the row stayed in its tenant`);
+        if (table.hasProjectId) assert.equal(still?.project_id, a.projects[0], `${table.name}: the row stayed in its project`);
       }
     });
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { Database } from '../../src/internal/db/database.js';
-import { PgliteDatabase } from '../../src/internal/db/pglite.js';
+import { PgliteDatabase, type PgliteOptions } from '../../src/internal/db/pglite.js';
 import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
@@ -26,11 +26,12 @@ export interface TestDatabaseKind {
 
 const STATEMENT_TIMEOUT_MS = 10_000;
 
-export async function createPglite(): Promise<TestDatabase> {
+/** `options`: extra driver options (e.g. a short analyzeIntervalMs). */
+export async function createPglite(options: Partial<PgliteOptions> = {}): Promise<TestDatabase> {
   const template = process.env.GGSCALE_TEST_PGLITE_TEMPLATE;
   const db = template
-    ? await PgliteDatabase.open({ loadDataDir: new Blob([await readFile(template)]), statementTimeoutMs: STATEMENT_TIMEOUT_MS })
-    : await PgliteDatabase.open({ statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+    ? await PgliteDatabase.open({ loadDataDir: new Blob([await readFile(template)]), statementTimeoutMs: STATEMENT_TIMEOUT_MS, ...options })
+    : await PgliteDatabase.open({ statementTimeoutMs: STATEMENT_TIMEOUT_MS, ...options });
   if (!template) await migrateUp(db, await loadMigrations(migrationsDir));
   return { db, drop: () => db.close() };
 }

@@ -52,7 +52,9 @@ export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; 
         migrated ||= await isMigrated(deps.db, deps.migrations);
         if (!migrated) database = 'migrations-pending';
       } catch {
-        database = deps.dbState?.() ?? 'unavailable';
+        // dbState says why a database is not open yet; once it is open ('ok'), a failed ping means unreachable.
+        const state = deps.dbState?.();
+        database = state === undefined || state === 'ok' ? 'unavailable' : state;
       }
       if (database !== 'ok') {
         reply.header('retry-after', '1');

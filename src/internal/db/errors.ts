@@ -40,6 +40,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return state !== undefined && (UNAVAILABLE_SQLSTATE_CLASSES.includes(state.slice(0, 2)) || state === '40001' || state === '40P01');
 }
 
+/** Socket-level failures and the server's FATALs (57P01-57P03 shutdown, class 08): the connection is gone. */
+const CONNECTION_LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** The connection that raised this can never be used again (unlike a statement timeout, 57014). */
+export function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return CONNECTION_LOST_CODES.has(code) || /^(08...|57P0[123])$/.test(code);
+}
+
+/** What a transaction gets when it would write to a connection already lost (mapped to 503). */
+export function connectionLost(): Error {
+  return Object.assign(new Error('the database connection was lost'), { code: 'CONNECTION_CLOSED' });
+}
+
 export function toUnavailable(error: unknown): AppError {
   return new AppError('unavailable', 'The database is unavailable; try again shortly.', { retryAfterSeconds: 2, cause: error });
 }

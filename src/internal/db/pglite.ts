@@ -24,12 +24,22 @@ export interface PgliteOptions {
   loadDataDir?: Blob | File;
   statementTimeoutMs: number;
   onOperator?: (action: string) => void;
+  /** How often planner statistics are refreshed (ANALYZE); 0: never. Default 60 s. */
+  analyzeIntervalMs?: number;
 }
+
+const ANALYZE_INTERVAL_MS = 60_000;
+/** The first pass comes this soon, and the gap doubles up to the interval: a fresh database fills fast. */
+const FIRST_ANALYZE_MS = 1_000;
+/** A pass may hold the one session for at most this share of the time (large databases analyze less often). */
+const ANALYZE_MAX_SHARE = 0.01;
 
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private readonly mutex = new Mutex();
   private inUse = 0;
+  private analyzeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(
     readonly pg: PgliteWorkerSession,
@@ -42,7 +52,45 @@ export class PgliteDatabase implements Database {
       ...(options.loadDataDir === undefined ? {} : { loadDataDir: await options.loadDataDir.arrayBuffer() }),
       statementTimeoutMs: options.statementTimeoutMs,
     });
-    return new PgliteDatabase(pg, options);
+    const db = new PgliteDatabase(pg, options);
+    const interval = options.analyzeIntervalMs ?? ANALYZE_INTERVAL_MS;
+    db.scheduleAnalyze(Math.min(FIRST_ANALYZE_MS, interval), interval);
+    return db;
+  }
+
+  /**
+   * PGlite runs no autovacuum, so without this its tables never get planner statistics. Without them the
+   * planner cannot tell the indexes that share the (tenant_id, project_id) prefix apart and may look a row up
+   * by the wrong one, reading every row of the project: the soak saw each refresh-token lookup scan every
+   * session and token of its project, and the whole embedded server slow down behind it.
+   */
+  private scheduleAnalyze(delayMs: number, intervalMs: number): void {
+    if (intervalMs <= 0 || this.closed) return;
+    this.analyzeTimer = setTimeout(() => {
+      const started = performance.now();
+      void this.analyze()
+        // A failed pass (a statement timeout on a huge database) is retried at the next one.
+        .catch(() => undefined)
+        .then(() => {
+          const cost = (performance.now() - started) / ANALYZE_MAX_SHARE;
+          this.scheduleAnalyze(Math.max(Math.min(delayMs * 2, intervalMs), cost), intervalMs);
+        });
+    }, delayMs);
+    this.analyzeTimer.unref();
+  }
+
+  /**
+   * Refreshes the planner statistics of ggscale's tables (what autovacuum's analyze does on PostgreSQL): a
+   * few milliseconds, where a bare ANALYZE would also redo the system catalogs (~300 ms of the one session).
+   */
+  async analyze(): Promise<void> {
+    await this.mutex.run(async () => {
+      if (this.closed) return;
+      const { rows } = await this.pg.query<{ name: string }>(
+        "select format('%I.%I', schemaname, tablename) as name from pg_tables where schemaname not in ('pg_catalog', 'information_schema')",
+      );
+      if (rows.length > 0) await this.pg.query(`analyze ${rows.map((row) => row.name).join(', ')}`);
+    });
   }
 
   private queryable(): Queryable {
@@ -112,6 +160,8 @@ export class PgliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.analyzeTimer);
     await this.mutex.run(() => this.pg.close());
   }
 }

@@ -3,7 +3,7 @@
  * tenant transaction costs one round trip for BEGIN + scope + the first statements, and tenantQuery sends
  * BEGIN, the scope, the statement and COMMIT together (one round trip in all).
  */
-import type { Sql, ReservedSql } from 'postgres';
+import type { Sql } from 'postgres';
 import {
   SET_TENANT_SCOPE_SQL,
   scopeParams,
@@ -14,6 +14,7 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
+import { ConnectionPool, type Lease } from './postgres-pool.js';
 
 export interface PostgresOptions {
   url: string;
@@ -24,8 +25,6 @@ export interface PostgresOptions {
   onOperator?: (action: string) => void;
 }
 
-type Params = Parameters<Sql['unsafe']>[1];
-
 // Our statements are constant texts with bound values: prepare them once per connection (postgres.js
 // prepares only tagged-template queries by default). Measured here: tenant reads about twice as fast.
 // BEGIN and COMMIT too: otherwise each is parsed afresh on every transaction.
@@ -34,21 +33,17 @@ const PREPARED = { prepare: true } as const;
 // postgres.js answers a Result (an Array subclass with extra fields); callers get plain arrays on both drivers.
 const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
 
-function queryable(conn: ReservedSql): Queryable {
-  return {
-    query: async <T extends object>(text: string, params: readonly SqlParam[] = []) =>
-      plainRows<T>(await conn.unsafe(text, params as Params, PREPARED).execute()),
-  };
-}
-
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   private inUse = 0;
   private waiting = 0;
 
+  private owner: Sql | undefined;
+
   private constructor(
-    private readonly sql: Sql,
-    private readonly operatorSql: Sql,
+    private readonly pool: ConnectionPool,
+    private readonly operatorPool: ConnectionPool,
+    private readonly createOwnerSql: () => Sql,
     private readonly options: PostgresOptions,
   ) {}
 
@@ -63,23 +58,24 @@ export class PostgresDatabase implements Database {
       // int8 ids stay strings (opaque ids in JSON; no precision loss); dates stay Date.
       types: {},
     };
-    const sql = postgres(options.url, { ...common, max: options.poolSize });
-    const operatorSql =
-      options.operatorUrl && options.operatorUrl !== options.url
-        ? postgres(options.operatorUrl, { ...common, max: 2 })
-        : sql;
-    return new PostgresDatabase(sql, operatorSql, options);
+    // One postgres.js instance per connection, each held by one transaction at a time (see postgres-pool.ts).
+    const poolOf = (url: string, size: number) =>
+      new ConnectionPool({ size, queryOptions: PREPARED, create: (onClose) => postgres(url, { ...common, max: 1, onclose: onClose }) });
+    const operatorUrl = options.operatorUrl ?? options.url;
+    const pool = poolOf(options.url, options.poolSize);
+    const operatorPool = operatorUrl !== options.url ? poolOf(operatorUrl, 2) : pool;
+    return new PostgresDatabase(pool, operatorPool, () => postgres(operatorUrl, { ...common, max: 2 }), options);
   }
 
   /** The owner connection, for the migrator. */
   get ownerSql(): Sql {
-    return this.operatorSql;
+    return (this.owner ??= this.createOwnerSql());
   }
 
-  private async reserve(sql: Sql): Promise<ReservedSql> {
+  private async reserve(pool: ConnectionPool): Promise<Lease> {
     this.waiting++;
     try {
-      return await sql.reserve();
+      return await pool.acquire();
     } finally {
       this.waiting--;
     }
@@ -87,16 +83,16 @@ export class PostgresDatabase implements Database {
 
   async withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const params = scopeParams(scope);
-    const conn = await this.reserve(this.sql);
+    const conn = await this.reserve(this.pool);
     this.inUse++;
     try {
       // Queued without awaiting: they travel with fn's first statement.
-      const opened = Promise.all([conn.unsafe('begin', [], PREPARED).execute(), conn.unsafe(SET_TENANT_SCOPE_SQL, params, PREPARED).execute()]);
+      const opened = Promise.all([conn.send('begin', [], PREPARED), conn.send(SET_TENANT_SCOPE_SQL, params, PREPARED)]);
       opened.catch(() => undefined);
       try {
-        const result = await fn(queryable(conn));
+        const result = await fn(conn);
         await opened;
-        await conn.unsafe('commit', [], PREPARED);
+        await conn.send('commit', [], PREPARED);
         return result;
       } catch (error) {
         // A failed scope statement surfaces as "transaction is aborted" in fn: report the real cause.
@@ -104,7 +100,7 @@ export class PostgresDatabase implements Database {
           () => undefined,
           (failure: unknown) => failure,
         );
-        await conn.unsafe('rollback').catch(() => undefined);
+        await conn.rollback();
         throw openError ?? error;
       }
     } finally {
@@ -115,19 +111,19 @@ export class PostgresDatabase implements Database {
 
   async tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
     const scopeValues = scopeParams(scope);
-    const conn = await this.reserve(this.sql);
+    const conn = await this.reserve(this.pool);
     this.inUse++;
     try {
-      const begin = conn.unsafe('begin', [], PREPARED).execute();
-      const setScope = conn.unsafe(SET_TENANT_SCOPE_SQL, scopeValues, PREPARED).execute();
-      const statement = conn.unsafe(text, params as Params, PREPARED).execute();
+      const begin = conn.send('begin', [], PREPARED);
+      const setScope = conn.send(SET_TENANT_SCOPE_SQL, scopeValues, PREPARED);
+      const statement = conn.send(text, params, PREPARED);
       // If the statement fails the transaction is aborted and COMMIT answers ROLLBACK: nothing is kept.
-      const commit = conn.unsafe('commit', [], PREPARED).execute();
+      const commit = conn.send('commit', [], PREPARED);
       const settled = await Promise.allSettled([begin, setScope, statement, commit]);
       for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
       return plainRows<T>((settled[2] as PromiseFulfilledResult<unknown>).value);
     } catch (error) {
-      await conn.unsafe('rollback').catch(() => undefined);
+      await conn.rollback();
       throw error;
     } finally {
       this.inUse--;
@@ -137,15 +133,15 @@ export class PostgresDatabase implements Database {
 
   async operator<T>(action: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.options.onOperator?.(action);
-    const conn = await this.reserve(this.operatorSql);
+    const conn = await this.reserve(this.operatorPool);
     try {
-      await conn.unsafe('begin');
+      await conn.send('begin');
       try {
-        const result = await fn(queryable(conn));
-        await conn.unsafe('commit', [], PREPARED);
+        const result = await fn(conn);
+        await conn.send('commit', [], PREPARED);
         return result;
       } catch (error) {
-        await conn.unsafe('rollback').catch(() => undefined);
+        await conn.rollback();
         throw error;
       }
     } finally {
@@ -154,7 +150,12 @@ export class PostgresDatabase implements Database {
   }
 
   async ping(): Promise<void> {
-    await this.sql.unsafe('select 1');
+    const conn = await this.reserve(this.pool);
+    try {
+      await conn.send('select 1');
+    } finally {
+      conn.release();
+    }
   }
 
   poolStats(): PoolStats {
@@ -162,7 +163,8 @@ export class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.sql.end({ timeout: 5 });
-    if (this.operatorSql !== this.sql) await this.operatorSql.end({ timeout: 5 });
+    await this.pool.close(5);
+    if (this.operatorPool !== this.pool) await this.operatorPool.close(5);
+    await this.owner?.end({ timeout: 5 });
   }
 }

@@ -12,6 +12,8 @@ export type ProblemSlug =
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'method-not-allowed'
+  | 'request-timeout'
+  | 'headers-too-large'
   | 'quota-exceeded'
   | 'unavailable'
   | 'internal';
@@ -26,6 +28,8 @@ export const statusOfSlug: Record<ProblemSlug, number> = {
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'method-not-allowed': 405,
+  'request-timeout': 408,
+  'headers-too-large': 431,
   'quota-exceeded': 429,
   unavailable: 503,
   internal: 500,
@@ -41,6 +45,8 @@ const titles: Record<ProblemSlug, string> = {
   'payload-too-large': 'Payload too large',
   'unsupported-media-type': 'Unsupported media type',
   'method-not-allowed': 'Method not allowed',
+  'request-timeout': 'Request timeout',
+  'headers-too-large': 'Request headers too large',
   'quota-exceeded': 'Quota exceeded',
   unavailable: 'Service unavailable',
   internal: 'Internal error',

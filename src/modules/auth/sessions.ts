@@ -34,6 +34,15 @@ interface RefreshRow {
   now: Date;
 }
 
+/** The refresh token presented ($1: its SHA-256), locked, with its session's and player's state. */
+export const REFRESH_LOOKUP_SQL = `select rt.id, rt.session_id, s.player_id, rt.used_at, rt.expires_at, rt.successor_sealed,
+              s.revoked_at is not null as session_revoked, p.banned_at is not null as banned, now() as now
+         from refresh_tokens rt
+         join sessions s on s.tenant_id = rt.tenant_id and s.project_id = rt.project_id and s.id = rt.session_id
+         join players p on p.tenant_id = s.tenant_id and p.project_id = s.project_id and p.id = s.player_id
+        where rt.token_hash = $1
+        for update of rt`;
+
 export type RefreshOutcome = { pair: TokenPair; playerId: string } | { revokedSession: string } | undefined;
 
 export class SessionStore {
@@ -73,16 +82,7 @@ export class SessionStore {
 
   /** Exchanges a refresh token. undefined: unknown, expired, or the session/player is no longer valid. */
   async refresh(tx: Queryable, scope: ProjectScope, refresh: string): Promise<RefreshOutcome> {
-    const [row] = await tx.query<RefreshRow>(
-      `select rt.id, rt.session_id, s.player_id, rt.used_at, rt.expires_at, rt.successor_sealed,
-              s.revoked_at is not null as session_revoked, p.banned_at is not null as banned, now() as now
-         from refresh_tokens rt
-         join sessions s on s.tenant_id = rt.tenant_id and s.project_id = rt.project_id and s.id = rt.session_id
-         join players p on p.tenant_id = s.tenant_id and p.project_id = s.project_id and p.id = s.player_id
-        where rt.token_hash = $1
-        for update of rt`,
-      [hashRefreshToken(refresh)],
-    );
+    const [row] = await tx.query<RefreshRow>(REFRESH_LOOKUP_SQL, [hashRefreshToken(refresh)]);
     if (!row || row.session_revoked || row.banned || row.expires_at <= row.now) return undefined;
     const playerId = String(row.player_id);
 

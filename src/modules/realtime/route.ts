@@ -13,6 +13,7 @@ import type { CredentialResolver } from '../auth/credential-resolver.js';
 import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
 import type { CapLease, CapRefusal, ConnectionCaps } from './connection-caps.js';
 import { CloseCode } from './envelope.js';
+import { handshakeProblem } from './handshake.js';
 import type { RealtimeHub } from './hub.js';
 import type { RealtimeMetrics } from './metrics.js';
 
@@ -88,6 +89,8 @@ export async function realtimeRoutes(app: FastifyInstance, deps: RealtimeRouteDe
     },
     preHandler: async (request) => {
       if (!request.ws) return; // a plain GET: the handler below explains
+      const badHandshake = handshakeProblem(request.headers);
+      if (badHandshake) throw validation(badHandshake);
       const auth = authOf(request);
       const overrides = (await deps.settings.get(auth)).limits;
       const outcome = await deps.caps.acquire(

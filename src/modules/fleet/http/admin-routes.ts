@@ -5,16 +5,13 @@ import { Id, Page, PageQuery, decodeCursor, encodeCursor } from '../../../http/s
 import type { TenancyService } from '../../tenancy/tenancy-service.js';
 import type { FleetService } from '../fleet-service.js';
 import type { FleetRecord } from '../fleet-store.js';
-import { Fleet, FleetName, FleetPatchBody, FleetRegistrationBody } from './schemas.js';
+import { Fleet, FleetName, FleetPatchBody, FleetRegistrationBody, isFleetNameCursor } from './schemas.js';
 
 const tags = ['operator'];
 const ProjectParams = Type.Object({ project_id: Id }, { additionalProperties: false });
 const FleetParams = Type.Object({ project_id: Id, name: FleetName }, { additionalProperties: false });
 
 const actorOf = (request: FastifyRequest) => ({ actor: 'operator', ip: request.ip });
-
-const isNameCursor = (value: unknown): value is { after: string } =>
-  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string' && (value as { after: string }).after.length <= 63;
 
 export function fleetView(fleet: FleetRecord) {
   return {
@@ -67,7 +64,7 @@ export async function fleetAdminRoutes(app: FastifyInstance, opts: { fleets: Fle
     async (request) => {
       const scope = await tenancy.projectScope(request.params.project_id);
       const limit = request.query.limit ?? 20;
-      const items = await fleets.list(scope, limit + 1, decodeCursor(request.query.cursor, isNameCursor)?.after);
+      const items = await fleets.list(scope, limit + 1, decodeCursor(request.query.cursor, isFleetNameCursor)?.after);
       const page = items.slice(0, limit);
       return { items: page.map(fleetView), next_cursor: items.length > limit ? encodeCursor({ after: page.at(-1)!.name }) : null };
     },

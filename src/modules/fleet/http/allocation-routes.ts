@@ -6,15 +6,13 @@ import { Id, Page, PageQuery, decodeCursor, encodeCursor } from '../../../http/s
 import type { AllocationRecord } from '../allocation-store.js';
 import type { AllocationService } from '../allocation-service.js';
 import type { FleetService } from '../fleet-service.js';
-import { Allocation, AllocateBody, AllocationQuery, IdempotencyHeaders, ProjectFleet } from './schemas.js';
+import { Allocation, AllocateBody, AllocationQuery, IdempotencyHeaders, ProjectFleet, isFleetNameCursor } from './schemas.js';
 
 const tags = ['fleet'];
 const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 
 const isIdCursor = (value: unknown): value is { before: string } =>
   typeof value === 'object' && value !== null && typeof (value as { before?: unknown }).before === 'string' && /^[1-9][0-9]{0,17}$/.test((value as { before: string }).before);
-const isNameCursor = (value: unknown): value is { after: string } =>
-  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string' && (value as { after: string }).after.length <= 63;
 
 function allocationView(allocation: AllocationRecord) {
   return {
@@ -112,7 +110,7 @@ export async function allocationRoutes(app: FastifyInstance, opts: { allocations
     },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const items = await fleets.list(authOf(request), limit + 1, decodeCursor(request.query.cursor, isNameCursor)?.after);
+      const items = await fleets.list(authOf(request), limit + 1, decodeCursor(request.query.cursor, isFleetNameCursor)?.after);
       const page = items.slice(0, limit);
       return {
         items: page.map((fleet) => ({

@@ -10,6 +10,15 @@ export const FleetName = Type.String({
   description: 'A fleet name: lowercase letters, digits and "-" (a Kubernetes label value).',
 });
 
+const FLEET_NAME = new RegExp(FleetName.pattern!);
+
+/**
+ * A fleet-listing cursor is `{"after": <fleet name>}`. Anything else is not one of ours: checked against the
+ * name pattern, so no byte Postgres text cannot hold (U+0000) reaches a query and answers 500.
+ */
+export const isFleetNameCursor = (value: unknown): value is { after: string } =>
+  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string' && FLEET_NAME.test((value as { after: string }).after);
+
 export const LabelMap = Type.Record(Type.String(), Type.String({ maxLength: 63 }), {
   maxProperties: MAX_LABELS,
   propertyNames: { maxLength: 317 },

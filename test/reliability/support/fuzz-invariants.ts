@@ -1,0 +1,67 @@
+/**
+ * What must hold for every answer, whatever was sent (API.md "Conventions"): no 5xx but a documented 503,
+ * every 4xx (and that 503) RFC 9457 problem JSON with the request id, an answer within the request timeout,
+ * and nothing written onto Object.prototype (the fuzzer runs in the server's own process).
+ */
+import { PROBLEM_BASE } from '../../../src/http/problem.js';
+
+/** Operations API.md allows a 503 for: no Ready game server; the password-hash queue full (README). */
+export const DOCUMENTED_503 = new Set(['createAllocation', 'signup', 'login', 'changePassword', 'linkEmail']);
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: string;
+  ms: number;
+}
+
+export class InvariantViolation extends Error {
+  override name = 'InvariantViolation';
+}
+
+function fail(answer: Answer, why: string): never {
+  const type = String(answer.headers['content-type'] ?? '(none)');
+  throw new InvariantViolation(`${why}\n  answered ${answer.status} in ${Math.round(answer.ms)} ms, content-type ${type}: ${answer.body.slice(0, 600)}`);
+}
+
+export function checkAnswer(operation: string, answer: Answer, timeoutMs: number): void {
+  if (answer.ms >= timeoutMs) fail(answer, `no answer within the request timeout (${timeoutMs} ms)`);
+  if (answer.status >= 500 && !(answer.status === 503 && DOCUMENTED_503.has(operation))) fail(answer, `a ${answer.status} that API.md does not document`);
+  if (answer.status === 503 && answer.headers['retry-after'] === undefined) fail(answer, 'a 503 without Retry-After');
+  if (answer.status >= 400) checkProblem(answer);
+  if (Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')) fail(answer, 'Object.prototype was polluted');
+}
+
+/** RFC 9457 problem JSON: content type, type/title/status/request_id, the status equal to the HTTP one. */
+export function checkProblem(answer: Answer): void {
+  const type = String(answer.headers['content-type'] ?? '');
+  if (!/^application\/problem\+json(;|$)/.test(type)) fail(answer, 'an error that is not application/problem+json');
+  let problem: Record<string, unknown>;
+  try {
+    problem = JSON.parse(answer.body) as Record<string, unknown>;
+  } catch {
+    fail(answer, 'a problem body that is not JSON');
+  }
+  if (typeof problem.type !== 'string' || !problem.type.startsWith(PROBLEM_BASE)) fail(answer, 'a problem without a ggscale type');
+  if (typeof problem.title !== 'string' || problem.title === '') fail(answer, 'a problem without a title');
+  if (problem.status !== answer.status) fail(answer, `a problem whose status ${String(problem.status)} is not the HTTP status`);
+  if (typeof problem.request_id !== 'string' || problem.request_id === '') fail(answer, 'a problem without request_id');
+  if (answer.headers['x-request-id'] !== undefined && answer.headers['x-request-id'] !== problem.request_id) {
+    fail(answer, 'a problem whose request_id is not the X-Request-Id header');
+  }
+}
+
+/** Resolves with the promise, or rejects once `ms` have passed (a hang is a finding, not a stuck run). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new InvariantViolation(`${what}: no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -14,7 +14,7 @@ import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
 import { refuseUnstorableText } from './storable-text.js';
-import { clientErrorHandler, refuseConnect, refuseExpectation, requireHost } from './client-errors.js';
+import { clientErrorHandler, closeUnusedUpgrade, refuseConnect, refuseExpectation, requireHost } from './client-errors.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { createAccessLog } from '../internal/telemetry/access-log.js';
@@ -90,6 +90,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     done();
   });
   app.addHook('onRequest', requireHost);
+  app.addHook('onResponse', closeUnusedUpgrade);
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).

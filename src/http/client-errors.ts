@@ -61,14 +61,16 @@ export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
  */
 export function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
   const requestId = requestIdOf(request);
+  const slug: ProblemSlug = 'expectation-failed';
+  const status = statusOfSlug[slug];
   const body = JSON.stringify({
-    type: `${PROBLEM_BASE}expectation-failed`,
-    title: 'Expectation failed',
-    status: 417,
+    type: PROBLEM_BASE + slug,
+    title: titleOfSlug(slug),
+    status,
     detail: 'Only "Expect: 100-continue" is supported.',
     request_id: requestId,
   });
-  response.writeHead(417, {
+  response.writeHead(status, {
     'content-type': 'application/problem+json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
@@ -82,10 +84,24 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
  * RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. Node checks that itself and answers a bare 400
  * (no body), so its check is off (`requireHostHeader: false`) and this onRequest hook answers problem JSON.
  */
-export function requireHost(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+export function requireHost(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
     done(validation('An HTTP/1.1 request needs a Host header.'));
     return;
   }
+  done();
+}
+
+/**
+ * An Upgrade request (WebSocket, h2c) that no route upgraded: Node has handed its socket over (an 'upgrade'
+ * event) and no longer closes it, so once the plain HTTP answer is out the socket is closed here. Without
+ * this, every such request to a route outside the WebSocket plugin kept a socket open for good, and a
+ * graceful shutdown waited on it forever (found by the bad-input fuzzer's socket pass). Upgraded sockets
+ * are hijacked and never get here.
+ */
+export function closeUnusedUpgrade(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  // Node sets `upgrade` on every request it emitted as an 'upgrade' event (not in @types/node 20).
+  const raw = request.raw as IncomingMessage & { upgrade?: boolean };
+  if (raw.upgrade === true && !raw.socket.destroyed) raw.socket.destroy();
   done();
 }

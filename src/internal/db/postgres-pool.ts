@@ -13,7 +13,7 @@
  * on a fresh session outside their transaction) and the slot gets a fresh instance when next needed.
  */
 import type { Sql } from 'postgres';
-import type { PoolStats, Queryable, SqlParam } from './database.js';
+import type { Queryable, SqlParam } from './database.js';
 import { connectionLost, isConnectionLost } from './errors.js';
 
 type Params = Parameters<Sql['unsafe']>[1];
@@ -98,10 +98,6 @@ export class ConnectionPool {
         ? this.createSlot()
         : await new Promise<Slot>((resolve, reject) => this.waiters.push({ resolve, reject })));
     return new Lease(slot, this.options.queryOptions, (released) => this.release(released));
-  }
-
-  stats(): PoolStats {
-    return { max: this.options.size, inUse: this.all.size - this.idle.length, waiting: this.waiters.length };
   }
 
   async close(timeoutSeconds: number): Promise<void> {

@@ -13,6 +13,7 @@ export type ProblemSlug =
   | 'unsupported-media-type'
   | 'method-not-allowed'
   | 'request-timeout'
+  | 'expectation-failed'
   | 'headers-too-large'
   | 'quota-exceeded'
   | 'unavailable'
@@ -29,6 +30,7 @@ export const statusOfSlug: Record<ProblemSlug, number> = {
   'unsupported-media-type': 415,
   'method-not-allowed': 405,
   'request-timeout': 408,
+  'expectation-failed': 417,
   'headers-too-large': 431,
   'quota-exceeded': 429,
   unavailable: 503,
@@ -46,6 +48,7 @@ const titles: Record<ProblemSlug, string> = {
   'unsupported-media-type': 'Unsupported media type',
   'method-not-allowed': 'Method not allowed',
   'request-timeout': 'Request timeout',
+  'expectation-failed': 'Expectation failed',
   'headers-too-large': 'Request headers too large',
   'quota-exceeded': 'Quota exceeded',
   unavailable: 'Service unavailable',

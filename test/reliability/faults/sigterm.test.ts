@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, realtimeUrl, type Client } from '../../realtime/helpers.js';
 import { OwnPostgres } from '../../support/services.js';
+import { eventually } from '../../support/tenancy.js';
 import { assertUnavailable, call, createProjectOver, killServer, signInDevice, startServer, tally, type Answer, type Player, type Project, type Server } from './helpers.js';
 
 const SOCKETS = 6;
@@ -95,7 +96,8 @@ describe('SIGTERM under HTTP and WebSocket load (own PostgreSQL)', () => {
     const slow = Array.from({ length: SLOW_REQUESTS }, (_, i) => slowPut(base, project.secret, `slow-${i}`, `slow-value-${i}-${'x'.repeat(64)}`));
     try {
       await Promise.all(slow.map((s) => s.started));
-      await new Promise((resolve) => setTimeout(resolve, 300)); // some load on the server alongside
+      // Some load acknowledged alongside, so there is something to lose.
+      await eventually(async () => writes.filter((w) => w.answer.status === 201).length >= 20, 20_000, '20 writes acknowledged before the signal');
 
       const signalledAt = Date.now();
       server!.child.kill('SIGTERM');

@@ -38,7 +38,9 @@ export interface Campaign {
   hints: Hints;
   operatorGuard: PathGuard;
   seed: number;
-  /** Pairs whose credential the route admitted at least once (filled by the survey). */
+  /** What to set to replay this run (printed with every failure). */
+  replay: string;
+  /** Pairs whose credential the route admits (filled by the survey). */
   admitted: Set<string>;
   /** Only these "operationId:kind" pairs (FUZZ_ONLY), or all. */
   only: Set<string> | undefined;
@@ -96,14 +98,15 @@ async function runPair(campaign: Campaign, work: PairWork, credentials: Credenti
   const seed = pairSeed(campaign.seed, `${pair}:${phase}`);
   const guard = kind === 'operator' ? campaign.operatorGuard : undefined;
   let touchedSeededRows = false;
-  const property = fc.asyncProperty(requestArbitrary(operation, kind, campaign.hints, credentials, guard), async (generated) => {
+  const property = fc.asyncProperty(requestArbitrary(operation, kind, campaign.hints, credentials, guard), async (generated: FuzzRequest) => {
     let request = generated;
     if (kind === 'player' && SESSION_ENDING.has(operation.id)) {
       request = { ...request, headers: { ...request.headers, authorization: `Bearer ${await disposablePlayerToken(campaign)}` } };
     }
     const answer = await send(campaign, request);
     record(campaign.tally, request, answer);
-    if (answer.status !== 401 && answer.status !== 403) campaign.admitted.add(pair);
+    // Admitted: a schema-valid request got past the auth hook (which answers 401/403 before anything else).
+    if (request.broken.length === 0 && answer.status !== 401 && answer.status !== 403) campaign.admitted.add(pair);
     if (request.method === 'DELETE' && answer.status < 300) touchedSeededRows = true;
     try {
       checkAnswer(operation.id, answer, campaign.requestTimeoutMs);
@@ -114,13 +117,16 @@ async function runPair(campaign: Campaign, work: PairWork, credentials: Credenti
       throw error;
     }
   });
-  const details = await fc.check(property, { seed, numRuns: runs });
+  // The survey starts with one schema-valid request, so whether the route admits this credential is known.
+  const arbitrary = requestArbitrary(operation, kind, campaign.hints, credentials, guard);
+  const examples = phase === 'survey' ? fc.sample(arbitrary.filter((r) => r.broken.length === 0), { numRuns: 1, seed }).map((r) => [r] as [FuzzRequest]) : [];
+  const details = await fc.check(property, { seed, numRuns: runs, examples });
   if (touchedSeededRows) await reseed(campaign.app, campaign.world.main, true);
   if (!details.failed) return undefined;
   const [shrunk] = details.counterexample ?? [];
   const message = [
     `bad-input fuzz failed for ${pair} (${phase} phase) after ${details.numRuns} runs (shrunk ${details.numShrinks} times).`,
-    `  replay: FUZZ_SEED=${campaign.seed} FUZZ_ONLY=${pair} (fast-check seed ${details.seed}, path "${details.counterexamplePath ?? ''}")`,
+    `  replay: ${campaign.replay} FUZZ_ONLY=${pair} (fast-check seed ${details.seed}, path "${details.counterexamplePath ?? ''}")`,
     `  request: ${shrunk ? describeRequest(shrunk) : '(none)'}`,
     `  ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
   ].join('\n');

@@ -18,18 +18,12 @@ export interface Operation {
   body: JsonSchema | undefined;
   /** Methods that carry a body even when the document names no JSON one (storage objects are raw bytes). */
   takesBody: boolean;
-  /** Status codes the document lists. */
-  statuses: Set<number>;
-  /** Credential kinds the route accepts, from its security requirement; [] for public routes. */
-  secured: boolean;
 }
 
 interface OpenApiOperation {
   operationId?: string;
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: JsonSchema }>;
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
-  responses?: Record<string, unknown>;
-  security?: unknown[];
 }
 
 export interface OpenApiDocument {
@@ -59,8 +53,6 @@ export function operationsOf(document: OpenApiDocument): Operation[] {
         parameters,
         body: content['application/json']?.schema,
         takesBody: upper === 'POST' || upper === 'PUT' || upper === 'PATCH',
-        statuses: new Set(Object.keys(operation.responses ?? {}).map(Number)),
-        secured: (operation.security ?? []).length > 0,
       });
     }
   }

@@ -18,7 +18,7 @@ const b = (text: string) => Buffer.from(text, 'latin1');
 /** Byte sequences that are not UTF-8: lone continuation, overlong, surrogate halves, beyond U+10FFFF, truncated. */
 export const INVALID_UTF8 = ['\xff', '\xfe\xff', '\xc0\xaf', '\xe0\x80\xaf', '\xed\xa0\x80', '\xed\xbf\xbf', '\xf4\x90\x80\x80', '\xf8\x88\x80\x80\x80', '\xe2\x82', '\x80'];
 
-interface Target {
+export interface Target {
   method: string;
   path: string;
   json: boolean;
@@ -94,11 +94,11 @@ function authLines(kind: CredentialKind, credentials: Credentials): string[] {
   return [`Authorization: Bearer ${credentials[kind]}`];
 }
 
-/** Raw requests: one fault each, aimed at one of the given targets with one credential kind. */
-export function wireRequestArbitrary(targets: Target[], credentials: Credentials, kinds: readonly CredentialKind[]): fc.Arbitrary<WireRequest> {
+/** Raw requests with the given fault, aimed at one of the targets with one credential kind. */
+export function wireRequestArbitrary(fault: string, targets: Target[], credentials: Credentials, kinds: readonly CredentialKind[]): fc.Arbitrary<WireRequest> {
   return fc
     .record({
-      fault: fc.constantFrom(...WIRE_FAULTS),
+      fault: fc.constant(fault),
       target: fc.constantFrom(...targets),
       kind: fc.constantFrom(...kinds),
       bad: fc.constantFrom(...INVALID_UTF8),

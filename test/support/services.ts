@@ -15,11 +15,19 @@ import { freePort } from './process.js';
 
 const run = promisify(execFile);
 
-/** Stopped synchronously at process exit if a test did not destroy them. */
+/** Stopped synchronously at process exit (or on a signal) if a test did not destroy them. */
 const live = new Set<{ destroySync(): void }>();
-process.once('exit', () => {
+const destroyLive = () => {
   for (const service of live) service.destroySync();
-});
+};
+process.once('exit', destroyLive);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    destroyLive();
+    // Ours was the only handler: die of the signal as we would have without it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
 
 function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -75,7 +83,8 @@ export class OwnPostgres {
   readonly url: string;
   private readonly dataDir: string;
   private readonly logFile: string;
-  private destroyed = false;
+  /** Set once stopped and removed: until then the exit handler still cleans up. */
+  private cleaned = false;
 
   private constructor(
     private readonly dir: string,
@@ -142,16 +151,16 @@ export class OwnPostgres {
   }
 
   async destroy(): Promise<void> {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    live.delete(this);
+    if (this.cleaned) return;
     if (existsSync(join(this.dataDir, 'postmaster.pid'))) await this.stop('immediate').catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    this.cleaned = true;
+    live.delete(this);
   }
 
   destroySync(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (this.cleaned) return;
+    this.cleaned = true;
     if (existsSync(join(this.dataDir, 'postmaster.pid'))) {
       const binary = join(this.binDir, 'pg_ctl');
       const args = ['stop', '-w', '-m', 'immediate', '-D', this.dataDir];
@@ -166,7 +175,7 @@ export class OwnRedis {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private output = '';
-  private destroyed = false;
+  private cleaned = false;
 
   private constructor(
     private readonly dir: string,
@@ -235,16 +244,16 @@ export class OwnRedis {
   }
 
   async destroy(): Promise<void> {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    live.delete(this);
+    if (this.cleaned) return;
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+    this.cleaned = true;
+    live.delete(this);
   }
 
   destroySync(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+    if (this.cleaned) return;
+    this.cleaned = true;
     this.child?.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * Throwaway PostgreSQL and Redis servers that a test owns, for fault injection: each lives in its own temp
  * folder on a free port, so a test may stop, kill and restart it without touching the machine's shared
- * services. Missing binaries are an error, never a skip: CI must fail when it cannot run these tests.
+ * services. Missing binaries fail the tests in CI (GGSCALE_REQUIRE_FAULT_SERVICES=1) and skip them elsewhere.
  *
  * Cleanup is always attempted: call destroy() in an `after` hook; an 'exit' handler stops whatever is still
  * running if the test process ends without it (PostgreSQL daemonises, so it would outlive us otherwise).
@@ -62,6 +62,25 @@ export function redisServerBinary(): string {
   const found = onPath('redis-server');
   if (!found) throw new Error('fault-injection tests need redis-server on PATH. Install it (e.g. apt-get install redis-server).');
   return found;
+}
+
+/**
+ * The `skip` option of a suite that starts its own services. The tests run wherever the binaries are
+ * installed; where they are not, a newcomer's `npm test` skips them with the reason, and CI (which sets
+ * GGSCALE_REQUIRE_FAULT_SERVICES=1) runs them anyway, so they fail with the install hint instead.
+ */
+export function skipUnlessServices(needs: ('postgres' | 'redis')[]): string | false {
+  if (process.env.GGSCALE_REQUIRE_FAULT_SERVICES === '1') return false;
+  const missing: string[] = [];
+  for (const need of needs) {
+    try {
+      if (need === 'postgres') postgresBinDir();
+      else redisServerBinary();
+    } catch (error) {
+      missing.push((error as Error).message);
+    }
+  }
+  return missing.length > 0 ? missing.join(' ') : false;
 }
 
 const isRoot = () => process.getuid?.() === 0;

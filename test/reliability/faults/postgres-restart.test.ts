@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { OwnPostgres, type PostgresStopMode } from '../../support/services.js';
+import { OwnPostgres, skipUnlessServices, type PostgresStopMode } from '../../support/services.js';
 import { assertUnavailable, call, createProjectOver, expectStatus, killServer, startServer, tally, type Answer, type Project, type Server } from './helpers.js';
 
 const REQUEST_TIMEOUT_MS = 3_000;
@@ -22,7 +22,7 @@ interface Write {
   answer: Answer;
 }
 
-for (const mode of ['immediate', 'fast'] satisfies PostgresStopMode[]) describe(`PostgreSQL stopped (${mode}) and restarted under a write load`, () => {
+for (const mode of ['immediate', 'fast'] satisfies PostgresStopMode[]) describe(`PostgreSQL stopped (${mode}) and restarted under a write load`, { skip: skipUnlessServices(['postgres']) }, () => {
   let pg: OwnPostgres;
   let server: Server | undefined;
   let project: Project;

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, realtimeUrl, type Client } from '../../realtime/helpers.js';
-import { OwnPostgres, OwnRedis } from '../../support/services.js';
+import { OwnPostgres, OwnRedis, skipUnlessServices } from '../../support/services.js';
 import { eventually } from '../../support/tenancy.js';
 import {
   assertUnavailable,
@@ -44,7 +44,7 @@ function remaining(answer: Answer): number {
   return Number(match[1]);
 }
 
-describe('Redis stopped under load, shared by two nodes', () => {
+describe('Redis stopped under load, shared by two nodes', { skip: skipUnlessServices(['postgres', 'redis']) }, () => {
   let pg: OwnPostgres;
   let redis: OwnRedis;
   const nodes: Server[] = [];

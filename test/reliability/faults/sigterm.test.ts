@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, realtimeUrl, type Client } from '../../realtime/helpers.js';
-import { OwnPostgres } from '../../support/services.js';
+import { OwnPostgres, skipUnlessServices } from '../../support/services.js';
 import { eventually } from '../../support/tenancy.js';
 import { assertUnavailable, call, createProjectOver, killServer, signInDevice, startServer, tally, type Answer, type Player, type Project, type Server } from './helpers.js';
 
@@ -53,7 +53,7 @@ function slowPut(base: string, secret: string, key: string, value: string) {
   return { started, answer, finish: () => finish() };
 }
 
-describe('SIGTERM under HTTP and WebSocket load (own PostgreSQL)', () => {
+describe('SIGTERM under HTTP and WebSocket load (own PostgreSQL)', { skip: skipUnlessServices(['postgres']) }, () => {
   let pg: OwnPostgres;
   let server: Server | undefined;
   let restarted: Server | undefined;

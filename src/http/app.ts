@@ -14,7 +14,7 @@ import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
 import { refuseUnstorableText } from './storable-text.js';
-import { clientErrorHandler, closeUnusedUpgrade, refuseConnect, refuseExpectation, requireHost } from './client-errors.js';
+import { clientErrorHandler, closeUnusedUpgrade, missingHost, refuseConnect, refuseExpectation } from './client-errors.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { createAccessLog } from '../internal/telemetry/access-log.js';
@@ -58,7 +58,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     },
     // ...and so are requests Node's HTTP parser refuses before Fastify sees them (bad bytes, oversized heads).
     clientErrorHandler,
-    // Node's own Host check answers a bare 400; requireHost (below) answers it as problem JSON instead.
+    // Node's own Host check answers a bare 400; missingHost (in the onRequest hook) makes it problem JSON.
     http: { requireHostHeader: false },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
@@ -87,10 +87,8 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
       void sendProblem(request, reply, 'unavailable', 503, 'The server is shutting down; try again shortly.', 1);
       return;
     }
-    done();
+    done(missingHost(request));
   });
-  app.addHook('onRequest', requireHost);
-  app.addHook('onResponse', closeUnusedUpgrade);
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).
@@ -100,6 +98,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     const ms = reply.elapsedTime;
     deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, ms / 1000);
     accessLog({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 100) / 100 });
+    closeUnusedUpgrade(request);
     done();
   });
 

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { statusOfSlug, titleOfSlug, validation, type ProblemSlug } from '../internal/errors/app-error.js';
+import type { FastifyRequest } from 'fastify';
+import { statusOfSlug, titleOfSlug, validation, type AppError, type ProblemSlug } from '../internal/errors/app-error.js';
 import { PROBLEM_BASE } from './problem.js';
 import { requestIdOf } from './request-id.js';
 
@@ -82,14 +82,11 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
 
 /**
  * RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400. Node checks that itself and answers a bare 400
- * (no body), so its check is off (`requireHostHeader: false`) and this onRequest hook answers problem JSON.
+ * (no body), so its check is off (`requireHostHeader: false`) and the app's onRequest hook answers this
+ * problem instead.
  */
-export function requireHost(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-    done(validation('An HTTP/1.1 request needs a Host header.'));
-    return;
-  }
-  done();
+export function missingHost(request: FastifyRequest): AppError | undefined {
+  return request.raw.httpVersion === '1.1' && request.headers.host === undefined ? validation('An HTTP/1.1 request needs a Host header.') : undefined;
 }
 
 /**
@@ -99,9 +96,8 @@ export function requireHost(request: FastifyRequest, _reply: FastifyReply, done:
  * graceful shutdown waited on it forever (found by the bad-input fuzzer's socket pass). Upgraded sockets
  * are hijacked and never get here.
  */
-export function closeUnusedUpgrade(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+export function closeUnusedUpgrade(request: FastifyRequest): void {
   // Node sets `upgrade` on every request it emitted as an 'upgrade' event (not in @types/node 20).
   const raw = request.raw as IncomingMessage & { upgrade?: boolean };
   if (raw.upgrade === true && !raw.socket.destroyed) raw.socket.destroy();
-  done();
 }

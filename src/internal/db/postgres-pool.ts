@@ -20,7 +20,7 @@ type Params = Parameters<Sql['unsafe']>[1];
 type QueryOptions = Parameters<Sql['unsafe']>[2];
 
 // postgres.js answers a Result (an Array subclass with extra fields); callers get plain arrays on both drivers.
-const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
+export const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
 
 /** One connection: a postgres.js instance limited to one connection, told when that connection closes. */
 class Slot {

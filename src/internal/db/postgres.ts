@@ -14,7 +14,7 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
-import { ConnectionPool, type Lease } from './postgres-pool.js';
+import { ConnectionPool, plainRows, type Lease } from './postgres-pool.js';
 
 export interface PostgresOptions {
   url: string;
@@ -30,8 +30,6 @@ export interface PostgresOptions {
 // BEGIN and COMMIT too: otherwise each is parsed afresh on every transaction.
 const PREPARED = { prepare: true } as const;
 
-// postgres.js answers a Result (an Array subclass with extra fields); callers get plain arrays on both drivers.
-const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
 
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;

@@ -6,18 +6,10 @@
 import { AppError } from '../errors/app-error.js';
 
 const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58'];
-const UNAVAILABLE_NODE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-]);
+/** Socket-level failures of a connection that was open: it is gone (see isConnectionLost). */
+const CONNECTION_LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/** Those, and the failures to open one. */
+const UNAVAILABLE_NODE_CODES = new Set([...CONNECTION_LOST_CODES, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
 
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -40,10 +32,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return state !== undefined && (UNAVAILABLE_SQLSTATE_CLASSES.includes(state.slice(0, 2)) || state === '40001' || state === '40P01');
 }
 
-/** Socket-level failures and the server's FATALs (57P01-57P03 shutdown, class 08): the connection is gone. */
-const CONNECTION_LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-
-/** The connection that raised this can never be used again (unlike a statement timeout, 57014). */
+/**
+ * The connection that raised this can never be used again (unlike a statement timeout, 57014): a socket
+ * failure, or one of the server's FATALs (57P01-57P03 shutdown, class 08).
+ */
 export function isConnectionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;

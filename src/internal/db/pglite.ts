@@ -24,7 +24,7 @@ export interface PgliteOptions {
   loadDataDir?: Blob | File;
   statementTimeoutMs: number;
   onOperator?: (action: string) => void;
-  /** How often planner statistics are refreshed (ANALYZE); 0: never. Default 60 s. */
+  /** How often the maintenance pass runs (ANALYZE, and VACUUM where rows died); 0: never. Default 60 s. */
   analyzeIntervalMs?: number;
 }
 
@@ -62,13 +62,14 @@ export class PgliteDatabase implements Database {
    * PGlite runs no autovacuum, so without this its tables never get planner statistics. Without them the
    * planner cannot tell the indexes that share the (tenant_id, project_id) prefix apart and may look a row up
    * by the wrong one, reading every row of the project: the soak saw each refresh-token lookup scan every
-   * session and token of its project, and the whole embedded server slow down behind it.
+   * session and token of its project, and the whole embedded server slow down behind it. Nor would dead row
+   * versions ever be reclaimed: the same pass vacuums (see maintain()).
    */
   private scheduleAnalyze(delayMs: number, intervalMs: number): void {
     if (intervalMs <= 0 || this.closed) return;
     this.analyzeTimer = setTimeout(() => {
       const started = performance.now();
-      void this.analyze()
+      void this.maintain()
         // A failed pass (a statement timeout on a huge database) is retried at the next one.
         .catch(() => undefined)
         .then(() => {
@@ -91,6 +92,28 @@ export class PgliteDatabase implements Database {
       );
       if (rows.length > 0) await this.pg.query(`analyze ${rows.map((row) => row.name).join(', ')}`);
     });
+  }
+
+  /**
+   * What autovacuum does on PostgreSQL, for the one embedded session: fresh planner statistics, then VACUUM of
+   * each table whose dead row versions exceed autovacuum's default threshold (50 + 20% of its live rows), so
+   * updated and deleted rows (refresh tokens, storage objects, leaderboard records) leave no garbage behind.
+   * One table per hold of the session, so requests interleave with a long pass.
+   */
+  async maintain(): Promise<void> {
+    await this.analyze();
+    const tables = await this.mutex.run(async () => {
+      if (this.closed) return [];
+      const { rows } = await this.pg.query<{ name: string }>(
+        "select format('%I.%I', schemaname, relname) as name from pg_stat_user_tables where n_dead_tup > 50 + 0.2 * n_live_tup",
+      );
+      return rows;
+    });
+    for (const table of tables) {
+      await this.mutex.run(async () => {
+        if (!this.closed) await this.pg.query(`vacuum ${table.name}`);
+      });
+    }
   }
 
   private queryable(): Queryable {

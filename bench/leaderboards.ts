@@ -3,12 +3,14 @@
  * generate_series, not through the API) on a throwaway database, then over HTTP at 32 concurrent clients,
  * while ~1,000 submits/s run beside them:
  *   - rank of one player (GET /v1/leaderboards/{id}/scores/{player_id}) and the top 100, p50/p99, beside a
- *     bare node:http server's p50/p99 at the same concurrency;
+ *     bare node:http server's p50/p99 at the same concurrency. Twice: closed loop (32 callers as fast as
+ *     they can: the latency is mostly the queue at saturation, 32 / throughput) and open loop at a fixed
+ *     --read-rate across the same 32 connections (the service time at that load);
  *   - submits/s (POST …/scores at full speed) beside `redis-benchmark -t zadd`, as a ratio;
  *   - the rank index's own build time and in-process rank latency (no HTTP, no Postgres).
  * for both rank indexes (CACHE_BACKEND=memory and redis).
  *
- * Run: node --import tsx bench/leaderboards.ts [--sizes=100000] [--backends=memory,redis] [--seconds=5] [--writes=1000]
+ * Run: node --import tsx bench/leaderboards.ts [--sizes=100000] [--backends=memory,redis] [--seconds=5] [--writes=1000] [--read-rate=2000]
  *   --sizes=1000000,10000000 for the issue's figures (10M takes minutes to seed and ~2 GB of RAM per index).
  * Targets: rank-of-player p99 ≤ 2 ms at 1M, ≤ 5 ms at 10M.
  */
@@ -43,6 +45,7 @@ const sizes = flag('sizes', '100000').split(',').map((s) => Number(s.replace(/_/
 const backends = flag('backends', 'memory,redis').split(',') as ('memory' | 'redis')[];
 const seconds = Number(flag('seconds', '5'));
 const writesPerSecond = Number(flag('writes', '1000'));
+const readRate = Number(flag('read-rate', '2000'));
 if (sizes.some((n) => !Number.isInteger(n) || n < 1_000) || backends.some((b) => b !== 'memory' && b !== 'redis')) {
   throw new Error('--sizes: integers ≥ 1000; --backends: memory and/or redis');
 }
@@ -147,14 +150,16 @@ async function measureBackend(backend: 'memory' | 'redis', url: string, seeded: 
   await call(server.url, 'GET', `/v1/leaderboards/${BOARD}/scores/${seeded.firstPlayer}`, key);
   const coldMs = performance.now() - coldStarted;
 
-  const writer = startWriter(server, key, seeded, 3 * (seconds + 1) + 2);
-  const rank = await load({
+  const writer = startWriter(server, key, seeded, 4 * (seconds + 1) + 2);
+  const rankRequests = {
     url: `${base}/${seeded.firstPlayer}`,
     connections: CONNECTIONS,
     seconds,
     headers,
     setupRequest: (request: RequestSpec) => ({ ...request, path: `/v1/leaderboards/${BOARD}/scores/${randomPlayer(seeded)}` }),
-  });
+  };
+  const rank = await load(rankRequests);
+  const rankAtRate = await load({ ...rankRequests, overallRate: readRate, warmupSeconds: 0 });
   const top = await load({ url: `${base}?limit=100`, connections: CONNECTIONS, seconds, headers });
   const writes = await writer;
   const submits = await load({
@@ -166,18 +171,18 @@ async function measureBackend(backend: 'memory' | 'redis', url: string, seeded: 
     setupRequest: (request: RequestSpec) => ({ ...request, body: JSON.stringify({ player_id: String(randomPlayer(seeded)), score: Math.floor(Math.random() * 2_000_000) }) }),
   });
   await pool.stop(server);
-  for (const [what, result] of [['rank', rank], ['top-100', top], ['submits', submits]] as const) {
+  for (const [what, result] of [['rank', rank], ['rank at a fixed rate', rankAtRate], ['top-100', top], ['submits', submits]] as const) {
     if (result.non2xx > 0 || result.errors > 0) report.note(`WARNING ${backend} ${what}: ${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}, ${result.errors} errors`);
   }
-  return { key, coldMs, rank, top, writes, submits };
+  return { key, coldMs, rank, rankAtRate, top, writes, submits };
 }
 
 /** ~writesPerSecond best-score submits of random players, for `total` seconds, beside the reads. */
 async function startWriter(server: ServerProcess, key: string, seeded: Seeded, total: number): Promise<{ rps: number }> {
-  // overallRate (autocannon's rate limit across connections) is not in bench/support/autocannon.d.ts.
   const options = {
     url: `${server.url}/v1/leaderboards/${BOARD}/scores`,
-    connections: 8,
+    // Enough callers that the rate holds even when each submit waits a few ms behind the reads.
+    connections: CONNECTIONS,
     duration: total,
     overallRate: writesPerSecond,
     timeout: 10,
@@ -244,9 +249,11 @@ async function main(): Promise<void> {
         const goal = target(size);
         const n = size.toLocaleString('en');
         report.table(`${n} records, ${backend} rank index (${CONNECTIONS} connections; ${fmt.perSecond(m.writes.rps, 'submit')} beside)`, [
-          timeRow(`rank of a player p99 (${backend}, ${n})`, m.rank.p99Ms, 'bare node:http p99', bare.p99Ms, goal === undefined ? {} : { maxMs: goal }),
-          timeRow(`rank of a player p50`, m.rank.p50Ms, 'bare node:http p50', bare.p50Ms),
-          throughputRow(`rank of a player`, m.rank.rps, 'bare node:http', bare.rps),
+          timeRow(`rank of a player p99 (${backend}, ${n}), closed loop`, m.rank.p99Ms, 'bare node:http p99', bare.p99Ms, goal === undefined ? {} : { maxMs: goal }),
+          timeRow(`rank of a player p50, closed loop`, m.rank.p50Ms, 'bare node:http p50', bare.p50Ms),
+          throughputRow(`rank of a player, closed loop`, m.rank.rps, 'bare node:http', bare.rps),
+          timeRow(`rank of a player p99 at ${readRate}/s (open loop)`, m.rankAtRate.p99Ms, 'bare node:http p99', bare.p99Ms, goal === undefined ? {} : { maxMs: goal }),
+          timeRow(`rank of a player p50 at ${readRate}/s (open loop)`, m.rankAtRate.p50Ms, 'bare node:http p50', bare.p50Ms),
           timeRow(`top 100 p99`, m.top.p99Ms, 'bare node:http p99', bare.p99Ms),
           timeRow(`top 100 p50`, m.top.p50Ms, 'bare node:http p50', bare.p50Ms),
           backend === 'redis'
@@ -263,9 +270,11 @@ async function main(): Promise<void> {
     } finally {
       await pool.stopAll();
       await database.drop();
+      // Each size's database numbers its tenant, project and board from 1 again: the next size must not
+      // find this one's rank index under the same keys (it would be served as built).
+      await cleanRedis().catch(() => undefined);
     }
   }
-  await cleanRedis().catch(() => undefined);
   report.finish();
 }
 

@@ -30,6 +30,8 @@ declare module 'autocannon' {
     body?: string;
     requests?: RequestSpec[];
     timeout?: number;
+    /** Requests per second across all connections (a rate limit: open-loop load). */
+    overallRate?: number;
   }
 
   export interface Result {

@@ -19,6 +19,11 @@ export interface LoadOptions {
   body?: string;
   /** Varies each request (e.g. a different id per request). */
   setupRequest?: (request: RequestSpec) => RequestSpec;
+  /**
+   * Requests per second across all connections (open loop): latency then shows the service time at that
+   * load rather than the queue that a closed loop of `connections` callers builds at saturation.
+   */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -49,6 +54,7 @@ async function fire(options: LoadOptions, seconds: number) {
     duration: seconds,
     requests: [request],
     timeout: 10,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
 }
 

@@ -3,7 +3,6 @@
  * tests build the app the same way and drive it with inject() or a real socket.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import cors from '@fastify/cors';
 import type { Config } from '../internal/config/config.js';
 import type { Database } from '../internal/db/database.js';
 import type { Migration } from '../internal/db/migrate.js';
@@ -21,6 +20,7 @@ import { createAccessLog } from '../internal/telemetry/access-log.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { addAuthHook } from './auth-hook.js';
+import { registerCors } from './cors.js';
 import { buildServices } from './services.js';
 import { adminRoutes } from '../modules/tenancy/admin-routes.js';
 import { authRoutes } from '../modules/auth/auth-routes.js';
@@ -102,13 +102,16 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     done();
   });
 
-  if (config.corsOrigins.length > 0) {
-    await app.register(cors, {
-      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-      exposedHeaders: ['x-request-id', 'etag', 'ratelimit', 'ratelimit-policy', 'retry-after'],
-      maxAge: 600,
-    });
-  }
+  registerCors(app, {
+    global: config.corsOrigins,
+    // The services exist from a few lines below; these run per request, long after.
+    anyProjectAllows: (origin) => app.services.projectOrigins.allows(origin),
+    projectAllows: (scope, origin) => {
+      const settings = app.services.settings.peek(scope);
+      if (settings) return settings.cors_origins.includes(origin);
+      return app.services.settings.get(scope).then((loaded) => loaded.cors_origins.includes(origin));
+    },
+  });
 
   await registerOpenApi(app, config.publicUrl, API_VERSION);
   await app.register(healthRoutes, { deps, config });

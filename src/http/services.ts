@@ -14,6 +14,7 @@ import { SignInBudgets } from '../modules/auth/sign-in-budgets.js';
 import { SigningKeyStore } from '../modules/auth/signing-keys.js';
 import { RateLimiter } from '../modules/ratelimit/limiter.js';
 import { RequestBudgets } from '../modules/ratelimit/request-budgets.js';
+import { ProjectOrigins } from '../modules/tenancy/project-origins.js';
 import { ProjectSettingsCache } from '../modules/tenancy/project-settings-cache.js';
 import { TenancyService } from '../modules/tenancy/tenancy-service.js';
 
@@ -31,6 +32,8 @@ export async function buildServices(deps: AppDeps, config: Config) {
   await resolver.start();
   const settings = new ProjectSettingsCache(db, cache, config.auth.credentialCacheMs);
   await settings.start();
+  const projectOrigins = new ProjectOrigins(db, cache, config.auth.credentialCacheMs);
+  await projectOrigins.start();
   // The per-node fallback when a shared backend is unreachable.
   const localCache = cache.kind === 'memory' ? cache : new MemoryCache();
   const limiter = new RateLimiter(cache, localCache, metrics, logger);
@@ -44,6 +47,7 @@ export async function buildServices(deps: AppDeps, config: Config) {
     tokens,
     resolver,
     settings,
+    projectOrigins,
     limiter,
     localCache,
     auth: new AuthService(db, tokens, sessions, hasher, resolver),

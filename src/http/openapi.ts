@@ -76,6 +76,11 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string, v
         },
       },
     },
+    // An explicit HEAD route is listed under its own operationId (the plugin appends '-head' to it).
+    transform: ({ schema, url, route }) => ({
+      schema: route.method === 'HEAD' && schema?.operationId?.endsWith('-head') ? { ...schema, operationId: schema.operationId.slice(0, -'-head'.length) } : schema,
+      url,
+    }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
 }

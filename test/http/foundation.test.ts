@@ -128,6 +128,7 @@ describe('HTTP skeleton', () => {
       }
     }
     assert.ok(ids.has('createTenant') && ids.has('login'), 'the domain routes are documented');
+    assert.ok(ids.has('headStorageObject'), 'an explicit HEAD route is documented too');
   });
 
   it('logs one JSON line per request with request id, route, status and latency, and no credentials', async () => {

@@ -32,7 +32,7 @@ for (const kind of databaseKinds()) {
       await database.drop();
     });
 
-    const handshake = (fields: { upgrade: string; key: string; version: string; protocol?: string }) => {
+    const handshake = (fields: { upgrade: string; key: string; version: string; protocol?: string; requestId?: string }) => {
       const lines = [
         'GET /v1/realtime HTTP/1.1',
         'Host: x',
@@ -42,6 +42,7 @@ for (const kind of databaseKinds()) {
         `Sec-WebSocket-Key: ${fields.key}`,
         `Sec-WebSocket-Version: ${fields.version}`,
         ...(fields.protocol === undefined ? [] : [`Sec-WebSocket-Protocol: ${fields.protocol}`]),
+        ...(fields.requestId === undefined ? [] : [`X-Request-Id: ${fields.requestId}`]),
       ];
       return rawRequest(port, Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), 5_000);
     };
@@ -67,6 +68,14 @@ for (const kind of databaseKinds()) {
     it('still upgrades a good handshake', async () => {
       assert.equal((await handshake(GOOD)).status, 101);
       assert.equal((await handshake({ ...GOOD, protocol: 'json, v1.ggscale' })).status, 101);
+    });
+
+    it('the 101 carries the request id like every other answer (a safe one echoed, else a fresh one)', async () => {
+      const echoed = await handshake({ ...GOOD, requestId: 'client-trace-42' });
+      assert.equal(echoed.status, 101);
+      assert.equal(echoed.headers['x-request-id'], 'client-trace-42');
+      const fresh = await handshake(GOOD);
+      assert.match(fresh.headers['x-request-id'] ?? '', /^[A-Za-z0-9._:-]{8,128}$/);
     });
   });
 }

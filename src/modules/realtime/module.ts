@@ -2,6 +2,7 @@
  * The realtime domain: `GET /v1/realtime` (WebSocket), connection caps shared through the cache backend,
  * server-side heartbeats, and sockets closed on logout, ban and shutdown.
  */
+import type { IncomingMessage } from 'node:http';
 import websocket from '@fastify/websocket';
 import type { DomainModule } from '../../http/modules.js';
 import { ConnectionCaps } from './connection-caps.js';
@@ -52,8 +53,18 @@ export const realtimeModule: DomainModule = {
         if (socket.readyState === socket.OPEN) socket.close(CloseCode.internalError, 'internal error');
       },
     });
-    await app.register(async (scope) =>
-      realtimeRoutes(scope, { resolver: services.resolver, settings: services.settings, limits: config.limits, caps, hub, metrics }),
-    );
+    // ws writes the 101 itself, not Fastify: the request id reaches it through ws's 'headers' event.
+    const requestIds = new WeakMap<IncomingMessage, string>();
+    app.websocketServer.on('headers', (headers: string[], raw: IncomingMessage) => {
+      const id = requestIds.get(raw);
+      if (id !== undefined) headers.push(`X-Request-Id: ${id}`);
+    });
+    await app.register(async (scope) => {
+      scope.addHook('preHandler', (request, _reply, done) => {
+        requestIds.set(request.raw, request.id);
+        done();
+      });
+      await realtimeRoutes(scope, { resolver: services.resolver, settings: services.settings, limits: config.limits, caps, hub, metrics });
+    });
   },
 };

@@ -141,6 +141,8 @@ export async function storageRoutes(app: FastifyInstance, opts: { service: Stora
   app.head<{ Params: ObjectParams; Querystring: ReadQuery; Headers: ConditionalHeaders }>(
     OBJECT_PATH,
     {
+      // @fastify/swagger leaves HEAD routes out of the document unless asked (they are usually GET's shadow).
+      config: { swagger: { exposeHeadRoute: true } },
       schema: {
         operationId: 'headStorageObject',
         tags,

@@ -109,7 +109,7 @@ async function runPair(campaign: Campaign, work: PairWork, credentials: Credenti
     if (request.broken.length === 0 && answer.status !== 401 && answer.status !== 403) campaign.admitted.add(pair);
     if (request.method === 'DELETE' && answer.status < 300) touchedSeededRows = true;
     try {
-      checkAnswer(operation.id, answer, campaign.requestTimeoutMs);
+      checkAnswer(operation.id, answer, campaign.requestTimeoutMs, request.method === 'HEAD');
     } catch (error) {
       const requestId = String(answer.headers['x-request-id'] ?? '');
       const logged = campaign.serverErrors(requestId);

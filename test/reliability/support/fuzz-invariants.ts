@@ -24,18 +24,24 @@ function fail(answer: Answer, why: string): never {
   throw new InvariantViolation(`${why}\n  answered ${answer.status} in ${Math.round(answer.ms)} ms, content-type ${type}: ${answer.body.slice(0, 600)}`);
 }
 
-export function checkAnswer(operation: string, answer: Answer, timeoutMs: number): void {
+/** `bodiless`: the answer to a HEAD request, whose problem is told by its status and headers alone. */
+export function checkAnswer(operation: string, answer: Answer, timeoutMs: number, bodiless = false): void {
   if (answer.ms >= timeoutMs) fail(answer, `no answer within the request timeout (${timeoutMs} ms)`);
   if (answer.status >= 500 && !(answer.status === 503 && DOCUMENTED_503.has(operation))) fail(answer, `a ${answer.status} that API.md does not document`);
   if (answer.status === 503 && answer.headers['retry-after'] === undefined) fail(answer, 'a 503 without Retry-After');
-  if (answer.status >= 400) checkProblem(answer);
+  if (answer.status >= 400) checkProblem(answer, bodiless);
   if (Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')) fail(answer, 'Object.prototype was polluted');
 }
 
 /** RFC 9457 problem JSON: content type, type/title/status/request_id, the status equal to the HTTP one. */
-export function checkProblem(answer: Answer): void {
+export function checkProblem(answer: Answer, bodiless = false): void {
   const type = String(answer.headers['content-type'] ?? '');
   if (!/^application\/problem\+json(;|$)/.test(type)) fail(answer, 'an error that is not application/problem+json');
+  if (bodiless) {
+    if (answer.body !== '') fail(answer, 'a body in the answer to HEAD');
+    if (typeof answer.headers['x-request-id'] !== 'string') fail(answer, 'an error without X-Request-Id');
+    return;
+  }
   let problem: Record<string, unknown>;
   try {
     problem = JSON.parse(answer.body) as Record<string, unknown>;

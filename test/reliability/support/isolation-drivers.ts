@@ -35,8 +35,6 @@ export interface Driver {
   method: HTTPMethods;
   /** The OpenAPI path template (checked against the document). */
   path: string;
-  /** Not in the OpenAPI document (e.g. HEAD routes, which @fastify/swagger hides) but driven anyway. */
-  hidden?: boolean;
   variants(ctx: AttackContext): Variant[];
 }
 
@@ -210,7 +208,7 @@ export const drivers: Record<string, Driver> = {
 
   // ---- storage ----
   getStorageObject: { method: 'GET', path: '/v1/storage/{collection}/{key}', variants: objectReads },
-  headStorageObject: { method: 'HEAD', path: '/v1/storage/{collection}/{key}', hidden: true, variants: objectReads },
+  headStorageObject: { method: 'HEAD', path: '/v1/storage/{collection}/{key}', variants: objectReads },
   listStorageObjects: {
     method: 'GET',
     path: '/v1/storage/{collection}',

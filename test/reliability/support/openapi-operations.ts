@@ -10,7 +10,7 @@ export interface Parameter {
 
 export interface Operation {
   id: string;
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The template, e.g. /v1/storage/{collection}/{key}. */
   path: string;
   parameters: Parameter[];
@@ -30,7 +30,7 @@ export interface OpenApiDocument {
   paths: Record<string, Record<string, OpenApiOperation>>;
 }
 
-const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
+const METHODS = new Set(['get', 'head', 'post', 'put', 'patch', 'delete']);
 
 export function operationsOf(document: OpenApiDocument): Operation[] {
   const operations: Operation[] = [];

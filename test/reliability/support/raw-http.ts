@@ -15,7 +15,8 @@ export class NoAnswer extends Error {
   override name = 'NoAnswer';
 }
 
-function parseAnswer(data: Buffer, ms: number): RawAnswer | undefined {
+/** `toHead`: the answer to a HEAD request, which has no body whatever its Content-Length says. */
+function parseAnswer(data: Buffer, ms: number, toHead: boolean): RawAnswer | undefined {
   // An interim answer (100 Continue) comes first: the final answer follows it. 101 (a WebSocket) is final.
   while (/^HTTP\/1\.[01] 1(0[02-9]|[1-9]\d) /.test(data.subarray(0, 13).toString('latin1'))) {
     const interimEnd = data.indexOf('\r\n\r\n');
@@ -33,7 +34,9 @@ function parseAnswer(data: Buffer, ms: number): RawAnswer | undefined {
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   let body = data.subarray(end + 4);
-  if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
+  if (toHead) {
+    body = Buffer.alloc(0);
+  } else if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
     const chunks: Buffer[] = [];
     let at = 0;
     for (;;) {
@@ -62,6 +65,7 @@ function parseAnswer(data: Buffer, ms: number): RawAnswer | undefined {
 export function rawRequest(port: number, bytes: Buffer, timeoutMs: number): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const toHead = bytes.subarray(0, 5).toString('latin1') === 'HEAD ';
     const socket = connect({ port, host: '127.0.0.1' });
     const received: Buffer[] = [];
     let settled = false;
@@ -77,11 +81,11 @@ export function rawRequest(port: number, bytes: Buffer, timeoutMs: number): Prom
     socket.on('connect', () => socket.write(bytes));
     socket.on('data', (chunk: Buffer) => {
       received.push(chunk);
-      const answer = parseAnswer(Buffer.concat(received), performance.now() - started);
+      const answer = parseAnswer(Buffer.concat(received), performance.now() - started, toHead);
       if (answer) finish(answer);
     });
     // The server may reset after answering a request it refused (it does not read the rest of the bytes).
-    socket.on('error', () => finish(parseAnswer(Buffer.concat(received), performance.now() - started) ?? new NoAnswer('connection reset without an answer')));
-    socket.on('end', () => finish(parseAnswer(Buffer.concat(received), performance.now() - started) ?? new NoAnswer('connection closed without an answer')));
+    socket.on('error', () => finish(parseAnswer(Buffer.concat(received), performance.now() - started, toHead) ?? new NoAnswer('connection reset without an answer')));
+    socket.on('end', () => finish(parseAnswer(Buffer.concat(received), performance.now() - started, toHead) ?? new NoAnswer('connection closed without an answer')));
   });
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, type Config } from './internal/config/config.js';
 import { DataDirLockedError } from './internal/db/lockfile.js';
 import { packageRoot } from './internal/paths.js';
@@ -20,7 +21,20 @@ function commitFromBuild(): string | undefined {
 function config(): Config {
   const loaded = loadConfig(process.env);
   if (loaded.commit === 'unknown') loaded.commit = commitFromBuild() ?? 'unknown';
+  if (loaded.databaseUrl === undefined) embeddedDatabaseFlags();
   return loaded;
+}
+
+/**
+ * The embedded database is PostgreSQL compiled to WebAssembly, run in a worker thread. V8 first compiles it
+ * with its baseline compiler (Liftoff) and then recompiles hot functions with its optimizing one in the
+ * background; on two cores that recompilation held up the worker's first messages by ~0.1–0.2 s after it
+ * opened (readyz at ~0.8 s), and the embedded read throughput was the same without it (measured: storage
+ * GET ~1,300 req/s either way, bench/storage-style load). So the embedded server keeps the baseline code.
+ * Set before the worker compiles the module (the flag is process-wide and read at compile time).
+ */
+function embeddedDatabaseFlags(): void {
+  setFlagsFromString('--liftoff-only');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -2,10 +2,10 @@
  * Auth boundaries are Fastify encapsulated contexts: each context registers this hook with the credential
  * kinds it accepts, so every route inside is authenticated before any handler (or body parsing) runs.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, forbidden, unauthorized } from '../internal/errors/app-error.js';
 import { documentAuth } from './openapi.js';
-import type { CredentialKind } from '../modules/auth/context.js';
+import type { AuthContext, CredentialKind } from '../modules/auth/context.js';
 import type { CredentialResolver } from '../modules/auth/credential-resolver.js';
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
@@ -34,26 +34,43 @@ export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): voi
   const accepted = new Set(options.accept);
   const expected = options.accept.map((kind) => KIND_NAMES[kind]).join(' or ');
   app.addHook('onRoute', (route) => documentAuth(route, options.accept));
-  app.addHook('onRequest', async (request, reply) => {
+  const admit = (request: FastifyRequest, reply: FastifyReply, auth: AuthContext): void | Promise<void> => {
+    if (!accepted.has(auth.kind)) throw forbidden(`This route accepts ${expected}, not ${KIND_NAMES[auth.kind]}.`);
+    request.auth = auth;
+    return request.server.services.requestBudgets.admit(reply, auth);
+  };
+
+  const resolveAndAdmit = async (request: FastifyRequest, reply: FastifyReply, credential: string): Promise<void> => {
+    const budgets = request.server.services.requestBudgets;
+    await budgets.beforeResolve(request, reply);
+    let auth: AuthContext;
+    try {
+      auth = await options.resolver.resolve(credential);
+    } catch (error) {
+      if (error instanceof AppError && error.slug === 'unauthorized') await budgets.credentialFailed(request);
+      throw error;
+    }
+    await admit(request, reply, auth);
+  };
+
+  // A callback hook, not an async one: a credential this node already trusts, with its budget decided in
+  // this process, is admitted without a single promise (this runs before every authenticated request).
+  app.addHook('onRequest', (request, reply, done) => {
     // Every answer behind a credential is private (tokens, keys, player data, refusals): no cache may keep
     // it unless its route says otherwise (storage objects revalidate by ETag).
     reply.header('cache-control', 'no-store');
-    const budgets = request.server.services.requestBudgets;
-    const credential = bearerOf(request) ?? options.credentialOf?.(request);
-    if (credential === undefined) throw unauthorized(`This route needs ${expected} as "Authorization: Bearer <credential>".`);
-    let auth = options.resolver.cached(credential);
-    if (!auth) {
-      await budgets.beforeResolve(request, reply);
-      try {
-        auth = await options.resolver.resolve(credential);
-      } catch (error) {
-        if (error instanceof AppError && error.slug === 'unauthorized') await budgets.credentialFailed(request);
-        throw error;
-      }
+    let pending: void | Promise<void>;
+    try {
+      const credential = bearerOf(request) ?? options.credentialOf?.(request);
+      if (credential === undefined) throw unauthorized(`This route needs ${expected} as "Authorization: Bearer <credential>".`);
+      const cached = options.resolver.cached(credential);
+      pending = cached ? admit(request, reply, cached) : resolveAndAdmit(request, reply, credential);
+    } catch (error) {
+      done(error as Error);
+      return;
     }
-    if (!accepted.has(auth.kind)) throw forbidden(`This route accepts ${expected}, not ${KIND_NAMES[auth.kind]}.`);
-    request.auth = auth;
-    await budgets.admit(request, reply, auth);
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
 }
 

@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { rawRequest, type RawAnswer } from '../reliability/support/raw-http.js';
 
+const OPERATOR = 'Authorization: Bearer test-operator-token-0123456789abcdef';
 const head = (lines: string[], requestLine = 'GET /v1/healthz HTTP/1.1') => `${requestLine}\r\n${lines.join('\r\n')}\r\n\r\n`;
 
 function assertProblem(answer: RawAnswer, status: number, slug: string): void {
@@ -46,8 +47,9 @@ describe('errors before routing, on the wire', () => {
       head(['Host: x'], 'GET /v1/healthz\xff HTTP/1.1'),
       head(['Host: x', 'X-Request-Id: safe\rX-Injected: 1']),
       head(['Host: x', 'X-Folded: a', ' b']),
-      `${head(['Host: x', 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'POST /v1/auth/device HTTP/1.1')}zz\r\n{}\r\n0\r\n\r\n`,
-      `${head(['Host: x', 'Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 3'], 'POST /v1/auth/device HTTP/1.1')}{}x`,
+      // Authorised at once (the operator token is checked synchronously), so the body's framing is what fails.
+      `${head(['Host: x', OPERATOR, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'POST /v1/admin/tenants HTTP/1.1')}zz\r\n{}\r\n0\r\n\r\n`,
+      `${head(['Host: x', OPERATOR, 'Content-Type: application/json', 'Content-Length: 2', 'Content-Length: 3'], 'POST /v1/admin/tenants HTTP/1.1')}{}x`,
       head(['Host: x'], 'FOO /v1/healthz HTTP/1.1'),
     ];
     for (const text of cases) {

@@ -35,6 +35,9 @@ export interface CacheBackend {
    */
   hit(key: string, limit: number, windowMs: number, cost?: number): Promise<WindowDecision>;
 
+  /** `hit` answered at once, where the backend keeps its state in this process (memory); absent elsewhere. */
+  hitNow?(key: string, limit: number, windowMs: number, cost?: number): WindowDecision;
+
   /** Reads a budget without counting a hit. */
   peek(key: string, limit: number, windowMs: number): Promise<WindowDecision>;
 

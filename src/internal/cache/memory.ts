@@ -74,6 +74,10 @@ export class MemoryCache implements CacheBackend {
   }
 
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
+    return this.hitNow(key, limit, windowMs, cost);
+  }
+
+  hitNow(key: string, limit: number, windowMs: number, cost = 1): WindowDecision {
     checkBudget(limit, windowMs, cost);
     const now = this.now();
     const { decision, level } = gcra(this.levelAt(key, now), limit, windowMs, cost, true);

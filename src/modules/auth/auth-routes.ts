@@ -59,7 +59,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     // Publishable keys are public, so their sign-ins are budgeted per client IP under the project's ceiling.
     // A secret key is the studio's own server signing players in from one address: its key budget applies.
     const admit = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (authOf(request).kind === 'publishable') await deps.budgets.admit(reply, request.routeOptions.url ?? '', scopeOf(request), request.ip);
+      if (authOf(request).kind === 'publishable') await deps.budgets.admit(reply, scopeOf(request), request.ip);
     };
 
     signIn.post<{ Body: Static<typeof SignupBody> }>(
@@ -77,8 +77,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       async (request, reply) => {
         await admit(request, reply);
         const scope = scopeOf(request);
-        const route = request.routeOptions.url ?? '';
-        await deps.budgets.beforeLogin(reply, route, scope, request.body.email, request.ip);
+        await deps.budgets.beforeLogin(reply, scope, request.body.email, request.ip);
         const signedIn = await deps.auth.login(scope, request.body);
         if (!signedIn) {
           await deps.budgets.loginFailed(scope, request.body.email, request.ip);

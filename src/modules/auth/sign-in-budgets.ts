@@ -35,10 +35,10 @@ export class SignInBudgets {
   }
 
   /** Every sign-in request: per client IP, then the project's ceiling. */
-  async admit(reply: FastifyReply, route: string, scope: ProjectScope, ip: string): Promise<void> {
+  async admit(reply: FastifyReply, scope: ProjectScope, ip: string): Promise<void> {
     const limits = await this.limits(scope);
     const base = `{${scope.tenantId}}:${scope.projectId}`;
-    await this.limiter.consume(reply, route, [
+    await this.limiter.consume(reply, [
       { name: 'signin-ip', key: `${base}:signin-ip:${ip}`, limit: limits.perIp, windowMs: MINUTE, failClosed: true },
       { name: 'signin-project', key: `${base}:signin-project`, limit: limits.perProject, windowMs: MINUTE, failClosed: true },
     ]);
@@ -55,10 +55,10 @@ export class SignInBudgets {
   }
 
   /** Before checking a password: 429 when this caller has failed too often for this email. */
-  async beforeLogin(reply: FastifyReply, route: string, scope: ProjectScope, email: string, ip: string): Promise<void> {
+  async beforeLogin(reply: FastifyReply, scope: ProjectScope, email: string, ip: string): Promise<void> {
     const budgets = await this.failureBudgets(scope, email, ip);
-    await this.limiter.ensureAvailable(reply, route, budgets.emailIp);
-    if (!(await this.limiter.isUntouched(budgets.emailIp))) await this.limiter.ensureAvailable(reply, route, budgets.email);
+    await this.limiter.ensureAvailable(reply, budgets.emailIp);
+    if (!(await this.limiter.isUntouched(budgets.emailIp))) await this.limiter.ensureAvailable(reply, budgets.email);
   }
 
   async loginFailed(scope: ProjectScope, email: string, ip: string): Promise<void> {

@@ -52,22 +52,32 @@ export class RateLimiter {
   }
 
   /** Counts one hit against each budget (in order) and refuses with 429 at the first one exhausted. */
-  async consume(reply: FastifyReply, route: string, budgets: Budget[]): Promise<void> {
-    for (const budget of budgets) {
-      if (budget.limit <= 0) continue; // 0 disables a budget
-      const decision = await this.decide(budget, 'hit');
-      this.announce(reply, budget, decision);
-      if (!decision.allowed) this.refuse(route, budget, decision);
-    }
+  async consume(reply: FastifyReply, budgets: Budget[]): Promise<void> {
+    for (const budget of budgets) await this.consumeOne(reply, budget);
+  }
+
+  /**
+   * Counts one hit against one budget and refuses with 429 when it is exhausted. With the backend in this
+   * process it decides synchronously (no promise on the request path); otherwise it returns the promise.
+   */
+  consumeOne(reply: FastifyReply, budget: Budget): void | Promise<void> {
+    if (budget.limit <= 0) return; // 0 disables a budget
+    if (this.shared.hitNow) return this.settle(reply, budget, this.shared.hitNow(budget.key, budget.limit, budget.windowMs));
+    return this.decide(budget, 'hit').then((decision) => this.settle(reply, budget, decision));
+  }
+
+  private settle(reply: FastifyReply, budget: Budget, decision: WindowDecision): void {
+    this.announce(reply, budget, decision);
+    if (!decision.allowed) this.refuse(reply, budget, decision);
   }
 
   /** Refuses with 429 if the budget is already spent, without counting (failed-login budgets). */
-  async ensureAvailable(reply: FastifyReply, route: string, budget: Budget): Promise<void> {
+  async ensureAvailable(reply: FastifyReply, budget: Budget): Promise<void> {
     if (budget.limit <= 0) return;
     const decision = await this.decide(budget, 'peek');
     if (decision.remaining <= 0) {
       this.announce(reply, budget, decision);
-      this.refuse(route, budget, { ...decision, allowed: false });
+      this.refuse(reply, budget, { ...decision, allowed: false });
     }
   }
 
@@ -89,8 +99,9 @@ export class RateLimiter {
     reply.header('ratelimit', `"${budget.name}";r=${Math.max(0, decision.remaining)};t=${Math.ceil(decision.resetMs / 1000)}`);
   }
 
-  private refuse(route: string, budget: Budget, decision: WindowDecision): never {
-    this.metrics.rateLimited.inc({ route, reason: budget.name });
+  private refuse(reply: FastifyReply, budget: Budget, decision: WindowDecision): never {
+    // The route template only here: building routeOptions costs something on every allowed request.
+    this.metrics.rateLimited.inc({ route: reply.request.routeOptions.url ?? 'unmatched', reason: budget.name });
     throw new AppError('quota-exceeded', `The "${budget.name}" budget is spent; retry after the delay in Retry-After.`, {
       retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
     });

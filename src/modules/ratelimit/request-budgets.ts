@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitsConfig } from '../../internal/config/config.js';
 import type { AuthContext } from '../auth/context.js';
+import type { ProjectSettings } from '../tenancy/project-settings.js';
 import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
 import type { Budget, RateLimiter } from './limiter.js';
 
@@ -18,20 +19,24 @@ export class RequestBudgets {
     private readonly defaults: LimitsConfig,
   ) {}
 
-  private routeOf(request: FastifyRequest): string {
-    return request.routeOptions.url ?? 'unmatched';
+  /**
+   * The caller's own budget: per player or per secret key. Publishable keys and operators have none here.
+   * Synchronous when the project's settings are cached and the limiter's backend is in this process: this
+   * runs on every authenticated request.
+   */
+  admit(reply: FastifyReply, auth: AuthContext): void | Promise<void> {
+    if (auth.kind !== 'player' && auth.kind !== 'secret') return;
+    const settings = this.settings.peek(auth);
+    if (settings) return this.limiter.consumeOne(reply, this.callerBudget(auth, settings));
+    return this.settings.get(auth).then((loaded) => this.limiter.consumeOne(reply, this.callerBudget(auth, loaded)));
   }
 
-  /** The caller's own budget: per player or per secret key. Publishable keys and operators have none here. */
-  async admit(request: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
-    if (auth.kind !== 'player' && auth.kind !== 'secret') return;
-    const overrides = (await this.settings.get(auth)).limits;
+  private callerBudget(auth: AuthContext, settings: ProjectSettings): Budget {
+    const overrides = settings.limits;
     const base = `{${auth.tenantId}}:${auth.projectId}`;
-    const budget: Budget =
-      auth.kind === 'player'
-        ? { name: 'player', key: `${base}:rl:player:${auth.playerId}`, limit: overrides.rate_limit_per_min ?? this.defaults.perPlayerPerMin, windowMs: MINUTE }
-        : { name: 'secret-key', key: `${base}:rl:key:${auth.keyId}`, limit: overrides.secret_key_rate_limit_per_min ?? this.defaults.perSecretKeyPerMin, windowMs: MINUTE };
-    await this.limiter.consume(reply, this.routeOf(request), [budget]);
+    return auth.kind === 'player'
+      ? { name: 'player', key: `${base}:rl:player:${auth.playerId}`, limit: overrides.rate_limit_per_min ?? this.defaults.perPlayerPerMin, windowMs: MINUTE }
+      : { name: 'secret-key', key: `${base}:rl:key:${auth.keyId}`, limit: overrides.secret_key_rate_limit_per_min ?? this.defaults.perSecretKeyPerMin, windowMs: MINUTE };
   }
 
   private badCredentialBudget(ip: string): Budget {
@@ -41,7 +46,7 @@ export class RequestBudgets {
 
   /** Before resolving an uncached credential: 429 when this IP has presented too many bad ones. */
   async beforeResolve(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    await this.limiter.ensureAvailable(reply, this.routeOf(request), this.badCredentialBudget(request.ip));
+    await this.limiter.ensureAvailable(reply, this.badCredentialBudget(request.ip));
   }
 
   async credentialFailed(request: FastifyRequest): Promise<void> {

@@ -8,7 +8,8 @@ import { CredentialCache } from '../auth/credential-cache.js';
 import type { ProjectScope } from '../auth/context.js';
 import { normaliseSettings, type ProjectSettings } from './project-settings.js';
 
-const CHANNEL = 'project-settings';
+/** Carries the id of a project whose settings changed, to every node. */
+export const SETTINGS_CHANNEL = 'project-settings';
 
 export class ProjectSettingsCache {
   private readonly entries = new CredentialCache<ProjectSettings>(50_000);
@@ -21,7 +22,12 @@ export class ProjectSettingsCache {
 
   async start(): Promise<void> {
     this.cache.onResubscribe(() => this.entries.clear());
-    await this.cache.subscribe(CHANNEL, (projectId) => this.entries.delete(projectId));
+    await this.cache.subscribe(SETTINGS_CHANNEL, (projectId) => this.entries.delete(projectId));
+  }
+
+  /** The settings if this node holds them now (the hot path needs no promise then). */
+  peek(scope: ProjectScope): ProjectSettings | undefined {
+    return this.entries.get(scope.projectId);
   }
 
   async get(scope: ProjectScope): Promise<ProjectSettings> {
@@ -35,6 +41,6 @@ export class ProjectSettingsCache {
 
   changed(projectId: string): void {
     this.entries.delete(projectId);
-    this.cache.publish(CHANNEL, projectId).catch(() => undefined);
+    this.cache.publish(SETTINGS_CHANNEL, projectId).catch(() => undefined);
   }
 }

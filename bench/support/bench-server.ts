@@ -4,7 +4,7 @@
  * plus bench-only routes chosen by BENCH_ROUTES (comma-separated):
  *   noop       GET /bench/noop: {} inside a secret-key auth context (the cost of authentication alone)
  *   isolation  GET /bench/isolated/:id (db.tenantQuery) and GET /bench/plain/:id (the same select on a
- *              plain postgres.js pool of the same size, as the login role: no transaction, RLS bypassed);
+ *              plain pool of the same driver and size, as the login role: no transaction, RLS bypassed);
  *              the scope is BENCH_TENANT_ID / BENCH_PROJECT_ID.
  * BENCH_CACHE_PREFIX keeps a run's Redis keys apart from anything else on the same Redis;
  * BENCH_REDIS_AUTOPIPELINING=1 turns on ioredis auto-pipelining (an experiment for bench/limits.ts).
@@ -12,7 +12,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import postgres from 'postgres';
+import { openPool } from '../../src/internal/db/postgres.js';
 import { buildApp } from '../../src/http/app.js';
 import { addAuthHook } from '../../src/http/auth-hook.js';
 import { Id } from '../../src/http/schemas.js';
@@ -46,13 +46,8 @@ async function isolationRoutes(app: FastifyInstance, db: Database, config: Confi
   const scope = { tenantId: process.env.BENCH_TENANT_ID ?? '', projectId: process.env.BENCH_PROJECT_ID ?? '' };
   if (!config.databaseUrl) throw new Error('the isolation routes need DATABASE_URL');
   // The same driver and pool size and connection settings as PostgresDatabase, without the tenant scope.
-  const plain = postgres(config.databaseUrl, {
-    max: config.dbPoolSize,
-    connection: { statement_timeout: config.statementTimeoutMs, application_name: 'ggscale-bench-plain' },
-    onnotice: () => undefined,
-    types: {},
-  });
-  app.addHook('onClose', async () => plain.end({ timeout: 5 }));
+  const plain = openPool(config.databaseUrl, config.dbPoolSize, config.statementTimeoutMs, 'ggscale-bench-plain');
+  app.addHook('onClose', async () => plain.close(5));
 
   app.get<{ Params: { id: string } }>('/bench/isolated/:id', { schema: { operationId: 'benchIsolated', hide: true, ...ById } }, async (request) => {
     const [row] = await db.tenantQuery<{ id: string; email: string | null }>(scope, PLAYER_BY_ID_SQL, [request.params.id]);
@@ -60,7 +55,8 @@ async function isolationRoutes(app: FastifyInstance, db: Database, config: Confi
     return row;
   });
   app.get<{ Params: { id: string } }>('/bench/plain/:id', { schema: { operationId: 'benchPlain', hide: true, ...ById } }, async (request) => {
-    const [row] = Array.from(await plain.unsafe<{ id: string; email: string | null }[]>(PLAYER_BY_ID_SQL, [request.params.id]));
+    const lease = await plain.acquire();
+    const [row] = await lease.query<{ id: string; email: string | null }>(PLAYER_BY_ID_SQL, [request.params.id]).finally(() => lease.release());
     if (!row) throw notFound('No such player.');
     return row;
   });

@@ -67,7 +67,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
       }
       const statements = await session.tenantQuery<{ statement: string; generic_plans: string; custom_plans: string }>(
         scope,
-        "select statement, generic_plans, custom_plans from pg_prepared_statements where statement like '%from leaderboard_records r%'",
+        "select statement, generic_plans, custom_plans from pg_prepared_statements where statement like '%from leaderboard_records r%' and statement not like '%pg_prepared_statements%'",
       );
       assert.ok(statements.length > 0, 'the record read prepared no statement');
       for (const statement of statements) {

@@ -7,7 +7,7 @@
  * running if the test process ends without it (PostgreSQL daemonises, so it would outlive us otherwise).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -110,22 +110,43 @@ export class OwnPostgres {
     private readonly binDir: string,
     private readonly asPostgres: boolean,
     readonly port: number,
+    private readonly tls: boolean,
   ) {
     this.dataDir = join(dir, 'data');
     this.logFile = join(dir, 'postgres.log');
     this.url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   }
 
-  /** initdb into a fresh temp folder and start it (about a second). */
-  static async create(): Promise<OwnPostgres> {
+  /**
+   * initdb into a fresh temp folder and start it (about a second). `password`: TCP logins need it, by
+   * SCRAM-SHA-256 (the Unix socket stays trusted); `tls`: the server also accepts TLS, with a self-signed
+   * certificate made here.
+   */
+  static async create(options: { password?: string; tls?: boolean } = {}): Promise<OwnPostgres> {
     const binDir = postgresBinDir();
     const user = postgresUser();
     const dir = mkdtempSync(join(tmpdir(), 'ggscale-pg-'));
     if (user) chownSync(dir, user.uid, user.gid);
-    const pg = new OwnPostgres(dir, binDir, user !== undefined, await freePort());
+    const pg = new OwnPostgres(dir, binDir, user !== undefined, await freePort(), options.tls === true);
     live.add(pg);
     try {
-      await pg.tool('initdb', ['-D', pg.dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+      const auth = ['-A', 'trust'];
+      if (options.password !== undefined) {
+        const passwordFile = join(dir, 'password');
+        writeFileSync(passwordFile, options.password + '\n', { mode: 0o600 });
+        if (user) chownSync(passwordFile, user.uid, user.gid);
+        auth.splice(0, 2, '--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${passwordFile}`);
+      }
+      await pg.tool('initdb', ['-D', pg.dataDir, '-U', 'postgres', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync']);
+      if (options.tls) {
+        await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], {
+          timeout: 60_000,
+        });
+        for (const file of ['server.key', 'server.crt']) {
+          chmodSync(join(dir, file), 0o600);
+          if (user) chownSync(join(dir, file), user.uid, user.gid);
+        }
+      }
       await pg.start();
     } catch (error) {
       await pg.destroy();
@@ -152,6 +173,7 @@ export class OwnPostgres {
       `-c unix_socket_directories=${this.dir}`,
       '-c fsync=off',
       '-c max_connections=60',
+      ...(this.tls ? ['-c ssl=on', `-c ssl_cert_file=${join(this.dir, 'server.crt')}`, `-c ssl_key_file=${join(this.dir, 'server.key')}`] : []),
     ].join(' ');
     await this.tool('pg_ctl', ['start', '-w', '-t', '30', '-D', this.dataDir, '-l', this.logFile, '-o', options]);
   }

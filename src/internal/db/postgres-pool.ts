@@ -1,41 +1,29 @@
 /**
- * Our own pool of PostgreSQL connections, each a one-connection postgres.js instance that one transaction
- * holds at a time (its statements still pipeline on that connection). Why not postgres.js's reserve():
- * in 3.4.x it mishandles a reserved connection whose server goes away (porsager/postgres#1208, #1154), and
- * restarting PostgreSQL under load killed or wedged the process:
- * - writing to a reserved connection after its socket closed (our ROLLBACK, or the next user once it was
- *   released) throws an uncatchable TypeError (socket.write on null) from a timer;
- * - a reserve() that fails to connect stays queued in the pool and later swallows a live connection, and a
- *   FATAL received mid-query fails the connection's next reconnect the same way: once every connection is
- *   stranded like that, every request waits forever.
- * Here a connection that closes, or fails for a connection-level reason, is never written to again: its
- * instance is ended at once (which also fails statements still queued for it, rather than letting them run
- * on a fresh session outside their transaction) and the slot gets a fresh instance when next needed.
+ * Our own pool of PostgreSQL connections (wire/connection.ts), each held by one transaction at a time (its
+ * statements still pipeline on that connection). A connection that closes, or fails for a connection-level
+ * reason, is never written to again: it is destroyed at once (which also fails statements still queued on it,
+ * rather than letting them run on a fresh session outside their transaction) and its slot gets a fresh
+ * connection when next needed. (postgres.js's reserve() got this wrong, porsager/postgres#1208 and #1154:
+ * restarting PostgreSQL under load killed or wedged the process; test/db/lost-connection.test.ts.)
  */
-import type { Sql } from 'postgres';
-import type { Queryable, SqlParam } from './database.js';
+import type { Queryable, Row, SqlParam } from './database.js';
 import { connectionLost, isConnectionLost } from './errors.js';
+import { PgConnection } from './wire/connection.js';
 
-type Params = Parameters<Sql['unsafe']>[1];
-type QueryOptions = Parameters<Sql['unsafe']>[2];
-
-// postgres.js answers a Result (an Array subclass with extra fields); callers get plain arrays on both drivers.
-export const plainRows = <T>(result: unknown): T[] => Array.from(result as ArrayLike<T>);
-
-/** One connection: a postgres.js instance limited to one connection, told when that connection closes. */
+/** One connection, told when it closes; closed by the pool after idleTimeoutMs unused. */
 class Slot {
   lost = false;
-  readonly sql: Sql;
+  idleSince = 0;
+  readonly connection: PgConnection;
 
-  constructor(create: (onClose: () => void) => Sql) {
-    this.sql = create(() => this.lose());
+  constructor(create: (onClose: () => void) => PgConnection) {
+    this.connection = create(() => this.lose());
   }
 
   lose(): void {
     if (this.lost) return;
     this.lost = true;
-    // timeout 0: statements still queued for this connection fail now instead of running after a reconnect.
-    this.sql.end({ timeout: 0 }).catch(() => undefined);
+    this.connection.destroy();
   }
 }
 
@@ -45,14 +33,13 @@ export class Lease implements Queryable {
 
   constructor(
     private readonly slot: Slot,
-    private readonly queryOptions: QueryOptions,
     private readonly onRelease: (slot: Slot) => void,
   ) {}
 
-  /** Sends at once: a caller may queue several without awaiting, and they are pipelined. */
-  send(text: string, params: readonly SqlParam[] = [], options: QueryOptions = this.queryOptions): Promise<unknown> {
+  /** Statements and one Sync, sent at once: a caller may queue several without awaiting, and they pipeline. */
+  pipeline(statements: readonly (readonly [string, readonly SqlParam[]])[]): Promise<Row[][]> {
     if (this.slot.lost) return Promise.reject(connectionLost());
-    const pending = this.slot.sql.unsafe(text, params as Params, options).execute();
+    const pending = this.slot.connection.pipeline(statements);
     // Registered before the caller's own handlers, so the slot is marked before anyone sees the failure.
     pending.catch((error: unknown) => {
       if (isConnectionLost(error)) this.slot.lose();
@@ -61,11 +48,12 @@ export class Lease implements Queryable {
   }
 
   async query<T extends object>(text: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return plainRows<T>(await this.send(text, params));
+    const [rows] = await this.pipeline([[text, params]]);
+    return rows as T[];
   }
 
   async rollback(): Promise<void> {
-    if (!this.slot.lost) await this.send('rollback').catch(() => undefined);
+    if (!this.slot.lost) await this.query('rollback').catch(() => undefined);
   }
 
   release(): void {
@@ -77,9 +65,10 @@ export class Lease implements Queryable {
 
 export interface ConnectionPoolOptions {
   size: number;
-  /** A postgres.js instance with max: 1 that calls onClose when its connection closes. */
-  create: (onClose: () => void) => Sql;
-  queryOptions: QueryOptions;
+  /** A new connection that calls onClose when it closes. */
+  create: (onClose: () => void) => PgConnection;
+  /** An idle connection is closed after this long (the server's memory per session is given back). */
+  idleTimeoutMs: number;
 }
 
 export class ConnectionPool {
@@ -87,8 +76,12 @@ export class ConnectionPool {
   private readonly waiters: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
   private readonly all = new Set<Slot>();
   private closing = false;
+  private readonly idleSweep: NodeJS.Timeout;
 
-  constructor(private readonly options: ConnectionPoolOptions) {}
+  constructor(private readonly options: ConnectionPoolOptions) {
+    this.idleSweep = setInterval(() => this.closeIdle(), Math.max(options.idleTimeoutMs / 4, 100));
+    this.idleSweep.unref();
+  }
 
   async acquire(): Promise<Lease> {
     if (this.closing) throw Object.assign(new Error('the database pool is closed'), { code: 'CONNECTION_ENDED' });
@@ -97,13 +90,14 @@ export class ConnectionPool {
       (this.all.size < this.options.size
         ? this.createSlot()
         : await new Promise<Slot>((resolve, reject) => this.waiters.push({ resolve, reject })));
-    return new Lease(slot, this.options.queryOptions, (released) => this.release(released));
+    return new Lease(slot, (released) => this.release(released));
   }
 
   async close(timeoutSeconds: number): Promise<void> {
     this.closing = true;
+    clearInterval(this.idleSweep);
     for (const waiter of this.waiters.splice(0)) waiter.reject(Object.assign(new Error('the database pool is closed'), { code: 'CONNECTION_ENDED' }));
-    await Promise.all([...this.all].map((slot) => slot.sql.end({ timeout: timeoutSeconds }).catch(() => undefined)));
+    await Promise.all([...this.all].map((slot) => slot.connection.end(timeoutSeconds * 1000)));
   }
 
   private createSlot(): Slot {
@@ -112,7 +106,7 @@ export class ConnectionPool {
     return slot;
   }
 
-  /** An idle connection that is still open (one closed while idle, e.g. by idle_timeout, is replaced). */
+  /** An idle connection that is still open (one closed while idle, e.g. by the server, is replaced). */
   private takeIdle(): Slot | undefined {
     for (let slot = this.idle.pop(); slot; slot = this.idle.pop()) {
       if (!slot.lost) return slot;
@@ -124,13 +118,24 @@ export class ConnectionPool {
   private release(slot: Slot): void {
     if (slot.lost || this.closing) {
       this.all.delete(slot);
-      if (!slot.lost) slot.sql.end({ timeout: 5 }).catch(() => undefined);
+      if (!slot.lost) void slot.connection.end(5_000);
       const waiter = this.closing ? undefined : this.waiters.shift();
       if (waiter) waiter.resolve(this.createSlot());
       return;
     }
     const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(slot);
-    else this.idle.push(slot);
+    if (waiter) return waiter.resolve(slot);
+    slot.idleSince = performance.now();
+    this.idle.push(slot);
+  }
+
+  /** Connections idle for idleTimeoutMs are closed (the least recently used are at the bottom of the stack). */
+  private closeIdle(): void {
+    const cutoff = performance.now() - this.options.idleTimeoutMs;
+    while (this.idle.length > 0 && this.idle[0]!.idleSince < cutoff) {
+      const slot = this.idle.shift()!;
+      this.all.delete(slot);
+      if (!slot.lost) void slot.connection.end(1_000);
+    }
   }
 }

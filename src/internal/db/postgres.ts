@@ -1,7 +1,8 @@
 /**
- * Real PostgreSQL through postgres.js. postgres.js pipelines the statements queued on one connection, so a
- * tenant transaction costs one round trip for BEGIN + scope + the first statements, and tenantQuery sends
- * BEGIN, the scope, the statement and COMMIT together (one round trip in all).
+ * Real PostgreSQL. Requests use our own wire-protocol connections (wire/connection.ts): tenantQuery sends the
+ * scope and the statement with one Sync, one implicit transaction the server answers at once, and a
+ * withTenant transaction sends BEGIN + scope together with fn's first statement. The migrator alone uses
+ * postgres.js (ownerSql: DDL scripts of several statements, once per start).
  */
 import type { Sql } from 'postgres';
 import {
@@ -14,7 +15,9 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
-import { ConnectionPool, plainRows, type Lease } from './postgres-pool.js';
+import { ConnectionPool, type Lease } from './postgres-pool.js';
+import { PgConnection } from './wire/connection.js';
+import { parseConnectionUrl } from './wire/connection-options.js';
 
 export interface PostgresOptions {
   url: string;
@@ -25,49 +28,48 @@ export interface PostgresOptions {
   onOperator?: (action: string) => void;
 }
 
-// Our statements are constant texts with bound values: prepare them once per connection (postgres.js
-// prepares only tagged-template queries by default). Measured here: tenant reads about twice as fast.
-// BEGIN and COMMIT too: otherwise each is parsed afresh on every transaction.
-const PREPARED = { prepare: true } as const;
+const CONNECT_TIMEOUT_MS = 5_000;
+const IDLE_TIMEOUT_MS = 60_000;
 
+/** A pool of `size` connections to `url` as ggscale opens them (also the benchmarks' plain-select baseline). */
+export function openPool(url: string, size: number, statementTimeoutMs: number, applicationName = 'ggscale'): ConnectionPool {
+  const target = parseConnectionUrl(url, { application_name: applicationName, statement_timeout: String(statementTimeoutMs) });
+  return new ConnectionPool({
+    size,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    create: (onClose) => new PgConnection(target, { connectTimeoutMs: CONNECT_TIMEOUT_MS, onClose }),
+  });
+}
 
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   private inUse = 0;
   private waiting = 0;
 
-  private owner: Sql | undefined;
-
   private constructor(
     private readonly pool: ConnectionPool,
     private readonly operatorPool: ConnectionPool,
-    private readonly createOwnerSql: () => Sql,
+    /** The owner connection, for the migrator (postgres.js connects lazily, at its first statement). */
+    readonly ownerSql: Sql,
     private readonly options: PostgresOptions,
   ) {}
 
   static async open(options: PostgresOptions): Promise<PostgresDatabase> {
-    const { default: postgres } = await import('postgres');
-    const connection = { statement_timeout: options.statementTimeoutMs, application_name: 'ggscale' };
-    const common = {
-      connection,
-      onnotice: () => undefined,
-      connect_timeout: 5,
-      idle_timeout: 60,
-      // int8 ids stay strings (opaque ids in JSON; no precision loss); dates stay Date.
-      types: {},
-    };
-    // One postgres.js instance per connection, each held by one transaction at a time (see postgres-pool.ts).
-    const poolOf = (url: string, size: number) =>
-      new ConnectionPool({ size, queryOptions: PREPARED, create: (onClose) => postgres(url, { ...common, max: 1, onclose: onClose }) });
     const operatorUrl = options.operatorUrl ?? options.url;
-    const pool = poolOf(options.url, options.poolSize);
-    const operatorPool = operatorUrl !== options.url ? poolOf(operatorUrl, 2) : pool;
-    return new PostgresDatabase(pool, operatorPool, () => postgres(operatorUrl, { ...common, max: 2 }), options);
-  }
-
-  /** The owner connection, for the migrator. */
-  get ownerSql(): Sql {
-    return (this.owner ??= this.createOwnerSql());
+    const pool = openPool(options.url, options.poolSize, options.statementTimeoutMs);
+    const operatorPool = operatorUrl !== options.url ? openPool(operatorUrl, 2, options.statementTimeoutMs) : pool;
+    const ownerSql = async () => {
+      const { default: postgres } = await import('postgres');
+      return postgres(operatorUrl, {
+        max: 2,
+        connection: { application_name: 'ggscale', statement_timeout: options.statementTimeoutMs },
+        onnotice: () => undefined,
+        connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+        idle_timeout: IDLE_TIMEOUT_MS / 1000,
+        types: {},
+      });
+    };
+    return new PostgresDatabase(pool, operatorPool, await ownerSql(), options);
   }
 
   private async reserve(pool: ConnectionPool): Promise<Lease> {
@@ -85,12 +87,15 @@ export class PostgresDatabase implements Database {
     this.inUse++;
     try {
       // Queued without awaiting: they travel with fn's first statement.
-      const opened = Promise.all([conn.send('begin', [], PREPARED), conn.send(SET_TENANT_SCOPE_SQL, params, PREPARED)]);
+      const opened = conn.pipeline([
+        ['begin', []],
+        [SET_TENANT_SCOPE_SQL, params],
+      ]);
       opened.catch(() => undefined);
       try {
         const result = await fn(conn);
         await opened;
-        await conn.send('commit', [], PREPARED);
+        await conn.query('commit');
         return result;
       } catch (error) {
         // A failed scope statement surfaces as "transaction is aborted" in fn: report the real cause.
@@ -112,17 +117,12 @@ export class PostgresDatabase implements Database {
     const conn = await this.reserve(this.pool);
     this.inUse++;
     try {
-      const begin = conn.send('begin', [], PREPARED);
-      const setScope = conn.send(SET_TENANT_SCOPE_SQL, scopeValues, PREPARED);
-      const statement = conn.send(text, params, PREPARED);
-      // If the statement fails the transaction is aborted and COMMIT answers ROLLBACK: nothing is kept.
-      const commit = conn.send('commit', [], PREPARED);
-      const settled = await Promise.allSettled([begin, setScope, statement, commit]);
-      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-      return plainRows<T>((settled[2] as PromiseFulfilledResult<unknown>).value);
-    } catch (error) {
-      await conn.rollback();
-      throw error;
+      // One implicit transaction: if the statement fails, the server rolls the scope back with it at the Sync.
+      const [, rows] = await conn.pipeline([
+        [SET_TENANT_SCOPE_SQL, scopeValues],
+        [text, params],
+      ]);
+      return rows as T[];
     } finally {
       this.inUse--;
       conn.release();
@@ -133,10 +133,12 @@ export class PostgresDatabase implements Database {
     this.options.onOperator?.(action);
     const conn = await this.reserve(this.operatorPool);
     try {
-      await conn.send('begin');
+      const opened = conn.query('begin');
+      opened.catch(() => undefined);
       try {
         const result = await fn(conn);
-        await conn.send('commit', [], PREPARED);
+        await opened;
+        await conn.query('commit');
         return result;
       } catch (error) {
         await conn.rollback();
@@ -150,7 +152,7 @@ export class PostgresDatabase implements Database {
   async ping(): Promise<void> {
     const conn = await this.reserve(this.pool);
     try {
-      await conn.send('select 1');
+      await conn.query('select 1');
     } finally {
       conn.release();
     }
@@ -163,6 +165,6 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     await this.pool.close(5);
     if (this.operatorPool !== this.pool) await this.operatorPool.close(5);
-    await this.owner?.end({ timeout: 5 });
+    await this.ownerSql.end({ timeout: 5 });
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * Where and how to connect, from a libpq-style URL: postgres://user:password@host:port/database?sslmode=…
+ * (a host of the form /path, in the URL's host parameter, is a Unix socket folder as in libpq).
+ */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+export interface ConnectionTarget {
+  host: string;
+  port: number;
+  /** A Unix socket path instead of host:port. */
+  socketPath?: string;
+  user: string;
+  password?: string;
+  database: string;
+  sslMode: SslMode;
+  /** Server parameters sent at start-up (application_name, statement_timeout, ...). */
+  parameters: Record<string, string>;
+}
+
+export function parseConnectionUrl(url: string, parameters: Record<string, string>): ConnectionTarget {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('a PostgreSQL URL starts with postgres://');
+  const query = parsed.searchParams;
+  const user = decodeURIComponent(parsed.username) || process.env.PGUSER || 'postgres';
+  const socketFolder = query.get('host') ?? (parsed.hostname === '' ? '/var/run/postgresql' : undefined);
+  const port = Number(parsed.port || query.get('port') || 5432);
+  const sslMode = (query.get('sslmode') ?? (query.get('ssl') === 'true' ? 'require' : 'disable')) as SslMode;
+  if (!SSL_MODES.includes(sslMode)) throw new Error(`unsupported sslmode "${sslMode}" (use ${SSL_MODES.join(', ')})`);
+  const password = parsed.password !== '' ? decodeURIComponent(parsed.password) : process.env.PGPASSWORD;
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost',
+    port,
+    ...(socketFolder?.startsWith('/') ? { socketPath: `${socketFolder}/.s.PGSQL.${port}` } : {}),
+    user,
+    ...(password !== undefined ? { password } : {}),
+    database: decodeURIComponent(parsed.pathname.slice(1)) || user,
+    sslMode,
+    parameters,
+  };
+}
+
+/** TLS settings for a mode that uses TLS; libpq's meanings: require encrypts only, verify-* check the certificate. */
+export function tlsOptions(target: ConnectionTarget): TlsOptions {
+  const verify = target.sslMode === 'verify-ca' || target.sslMode === 'verify-full';
+  return {
+    servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
+    rejectUnauthorized: verify,
+    // verify-ca checks the chain but not that the certificate names this host.
+    ...(target.sslMode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+}

@@ -5,6 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { isDatabaseUnavailable } from '../../src/internal/db/errors.js';
 import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { parseArray, parserFor } from '../../src/internal/db/wire/values.js';
 import { createPostgres, type TestDatabase } from '../support/db.js';
@@ -21,6 +24,23 @@ describe('array text form', () => {
     ]);
     assert.deepEqual(parseArray('[0:1]={7,8}', Number), [7, 8]);
     assert.deepEqual(parserFor(1016)('{1,9223372036854775807}'), ['1', '9223372036854775807']);
+  });
+});
+
+describe('a server that accepts the connection and never answers', () => {
+  it('fails the statement as unavailable after the connect timeout, and the process goes on', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const db = await PostgresDatabase.open({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, poolSize: 1, statementTimeoutMs: 1_000 });
+    try {
+      const started = Date.now();
+      await assert.rejects(db.tenantQuery({ tenantId: '1' }, 'select 1'), (error: unknown) => isDatabaseUnavailable(error));
+      assert.ok(Date.now() - started < 15_000);
+    } finally {
+      await db.close();
+      silent.close();
+    }
   });
 });
 
@@ -169,5 +189,8 @@ describe('logging in to a server that asks for more (own PostgreSQL)', { skip: s
     assert.deepEqual(await sessionInfo(withCredentials(password, '?sslmode=require')), { ssl: true });
     assert.deepEqual(await sessionInfo(withCredentials(password, '?sslmode=prefer')), { ssl: true });
     await assert.rejects(sessionInfo(withCredentials(password, '?sslmode=verify-full')), /self-signed|certificate/i);
+    // Trusting that certificate (sslrootcert), verify-full accepts it: it names localhost.
+    const trusted = withCredentials(password, `?sslmode=verify-full&sslrootcert=${encodeURIComponent(pg.certificateFile)}`).replace('127.0.0.1', 'localhost');
+    assert.deepEqual(await sessionInfo(trusted), { ssl: true });
   });
 });

@@ -183,6 +183,11 @@ export class OwnPostgres {
     await this.tool('pg_ctl', ['stop', '-w', '-t', '30', '-m', mode, '-D', this.dataDir]);
   }
 
+  /** The server's self-signed certificate (with the tls option). */
+  get certificateFile(): string {
+    return join(this.dir, 'server.crt');
+  }
+
   log(): string {
     try {
       return readFileSync(this.logFile, 'utf8');

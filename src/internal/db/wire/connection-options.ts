@@ -1,7 +1,9 @@
 /**
  * Where and how to connect, from a libpq-style URL: postgres://user:password@host:port/database?sslmode=…
- * (a host of the form /path, in the URL's host parameter, is a Unix socket folder as in libpq).
+ * (a host of the form /path, in the URL's host parameter, is a Unix socket folder as in libpq), with
+ * sslmode and sslrootcert as libpq reads them.
  */
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -16,6 +18,8 @@ export interface ConnectionTarget {
   password?: string;
   database: string;
   sslMode: SslMode;
+  /** sslrootcert: a PEM file of the certificate authorities to trust instead of Node's bundled ones. */
+  sslRootCert?: string;
   /** Server parameters sent at start-up (application_name, statement_timeout, ...). */
   parameters: Record<string, string>;
 }
@@ -38,6 +42,7 @@ export function parseConnectionUrl(url: string, parameters: Record<string, strin
     ...(password !== undefined ? { password } : {}),
     database: decodeURIComponent(parsed.pathname.slice(1)) || user,
     sslMode,
+    ...(query.get('sslrootcert') ? { sslRootCert: query.get('sslrootcert')! } : {}),
     parameters,
   };
 }
@@ -48,6 +53,7 @@ export function tlsOptions(target: ConnectionTarget): TlsOptions {
   return {
     servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
     rejectUnauthorized: verify,
+    ...(target.sslRootCert ? { ca: readFileSync(target.sslRootCert) } : {}),
     // verify-ca checks the chain but not that the certificate names this host.
     ...(target.sslMode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
   };

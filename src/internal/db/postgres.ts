@@ -17,7 +17,7 @@ import {
 } from './database.js';
 import { ConnectionPool, type Lease } from './postgres-pool.js';
 import { PgConnection } from './wire/connection.js';
-import { parseConnectionUrl } from './wire/connection-options.js';
+import { parseConnectionUrl, tlsOptions } from './wire/connection-options.js';
 
 export interface PostgresOptions {
   url: string;
@@ -58,18 +58,22 @@ export class PostgresDatabase implements Database {
     const operatorUrl = options.operatorUrl ?? options.url;
     const pool = openPool(options.url, options.poolSize, options.statementTimeoutMs);
     const operatorPool = operatorUrl !== options.url ? openPool(operatorUrl, 2, options.statementTimeoutMs) : pool;
-    const ownerSql = async () => {
-      const { default: postgres } = await import('postgres');
-      return postgres(operatorUrl, {
-        max: 2,
-        connection: { application_name: 'ggscale', statement_timeout: options.statementTimeoutMs },
-        onnotice: () => undefined,
-        connect_timeout: CONNECT_TIMEOUT_MS / 1000,
-        idle_timeout: IDLE_TIMEOUT_MS / 1000,
-        types: {},
-      });
-    };
-    return new PostgresDatabase(pool, operatorPool, await ownerSql(), options);
+    // postgres.js would send the libpq-only URL parameters to the server as settings: TLS is given to it as
+    // options instead, read from the URL the same way as for our own connections.
+    const { default: postgres } = await import('postgres');
+    const owner = new URL(operatorUrl);
+    const target = parseConnectionUrl(operatorUrl, {});
+    for (const name of ['sslmode', 'sslrootcert', 'ssl']) owner.searchParams.delete(name);
+    const ownerSql = postgres(owner.toString(), {
+      max: 2,
+      connection: { application_name: 'ggscale', statement_timeout: options.statementTimeoutMs },
+      ssl: target.sslMode === 'disable' ? false : target.sslMode === 'prefer' ? 'prefer' : tlsOptions(target),
+      onnotice: () => undefined,
+      connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+      idle_timeout: IDLE_TIMEOUT_MS / 1000,
+      types: {},
+    });
+    return new PostgresDatabase(pool, operatorPool, ownerSql, options);
   }
 
   private async reserve(pool: ConnectionPool): Promise<Lease> {

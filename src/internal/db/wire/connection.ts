@@ -77,7 +77,6 @@ export class PgConnection {
   private needed = 5;
 
   private startup: ((type: number, body: Buffer) => void) | undefined;
-  private readonly ready: Promise<void>;
   private closedBy: Error | undefined;
   private drained: (() => void) | undefined;
 
@@ -85,9 +84,8 @@ export class PgConnection {
     private readonly target: ConnectionTarget,
     private readonly options: ConnectOptions,
   ) {
-    this.ready = this.connect();
-    // A failed connect rejects every queued unit (see fail()); the promise itself is only for end().
-    this.ready.catch(() => undefined);
+    // A failed connect closes the connection, which rejects every unit queued meanwhile (see close()).
+    this.connect().catch(() => undefined);
   }
 
   get closed(): boolean {
@@ -283,7 +281,7 @@ export class PgConnection {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered < this.needed) return;
-    let data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
     let at = 0;
     try {
       while (data.length - at >= 5) {
@@ -300,10 +298,10 @@ export class PgConnection {
       this.close(error as Error);
       return;
     }
-    data = at === data.length ? Buffer.alloc(0) : data.subarray(at);
-    this.chunks = data.length > 0 ? [data] : [];
-    this.buffered = data.length;
-    if (data.length < 5) this.needed = 5;
+    const rest = data.length - at;
+    this.chunks = rest > 0 ? [data.subarray(at)] : [];
+    this.buffered = rest;
+    if (rest < 5) this.needed = 5;
   }
 
   private handle(type: number, data: Buffer, start: number, end: number): void {

@@ -59,14 +59,14 @@ async function dropRedisKeys(url: string, prefix: string): Promise<void> {
 }
 
 /**
- * Without autovacuum the tables of a fresh database never get planner statistics, and some lookups then
- * scan their whole project (refreshes slow down as the run goes): the report says so beside the figures.
+ * Without autovacuum the server keeps its own planner statistics (PostgresDatabase: ANALYZE as tables
+ * change), with a delay that grows to a minute: the report says which kind of server the figures come from.
  */
 async function autovacuumNote(url: string): Promise<string> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
     const [row] = await sql<{ autovacuum: string }[]>`show autovacuum`;
-    return row?.autovacuum === 'off' ? ' (autovacuum off: no planner statistics)' : '';
+    return row?.autovacuum === 'off' ? ' (autovacuum off: statistics kept by ggscale)' : '';
   } finally {
     await sql.end();
   }

@@ -45,6 +45,7 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
   // The database opens while the HTTP stack loads and listens: the embedded one in its own thread.
   const opening = openDatabase(config, {
     onOperator: (action) => logger.debug({ action }, 'operator database path'),
+    onMaintenance: (message) => logger.info(message),
   });
   opening.catch(() => undefined); // handled below, once the server listens
 

@@ -5,6 +5,8 @@ import type { Database } from './database.js';
 
 export interface OpenOptions {
   onOperator?: (action: string) => void;
+  /** A one-off fact about how the database is kept (e.g. ggscale analyzing where autovacuum is off). */
+  onMaintenance?: (message: string) => void;
 }
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in the data folder. */
@@ -16,6 +18,7 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
       ...(config.databaseMigrationUrl ? { operatorUrl: config.databaseMigrationUrl } : {}),
       poolSize: config.dbPoolSize,
       statementTimeoutMs: config.statementTimeoutMs,
+      statisticsIntervalMs: 60_000,
       ...options,
     });
   }

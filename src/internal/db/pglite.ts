@@ -6,6 +6,7 @@
  */
 import { PgliteWorkerSession } from './pglite-session.js';
 import { Mutex } from './mutex.js';
+import { MaintenanceSchedule } from './maintenance-schedule.js';
 import {
   SET_TENANT_SCOPE_SQL,
   scopeParams,
@@ -28,17 +29,12 @@ export interface PgliteOptions {
   analyzeIntervalMs?: number;
 }
 
-const ANALYZE_INTERVAL_MS = 60_000;
-/** The first pass comes this soon, and the gap doubles up to the interval: a fresh database fills fast. */
-const FIRST_ANALYZE_MS = 1_000;
-/** A pass may hold the one session for at most this share of the time (large databases analyze less often). */
-const ANALYZE_MAX_SHARE = 0.01;
 
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private readonly mutex = new Mutex();
   private inUse = 0;
-  private analyzeTimer: NodeJS.Timeout | undefined;
+  private maintenance: MaintenanceSchedule | undefined;
   private closed = false;
 
   private constructor(
@@ -53,31 +49,13 @@ export class PgliteDatabase implements Database {
       statementTimeoutMs: options.statementTimeoutMs,
     });
     const db = new PgliteDatabase(pg, options);
-    const interval = options.analyzeIntervalMs ?? ANALYZE_INTERVAL_MS;
-    db.scheduleAnalyze(Math.min(FIRST_ANALYZE_MS, interval), interval);
+    // PGlite runs no autovacuum, so without this its tables never get planner statistics. Without them the
+    // planner cannot tell the indexes that share the (tenant_id, project_id) prefix apart and may look a row
+    // up by the wrong one, reading every row of the project: the soak saw each refresh-token lookup scan
+    // every session and token of its project, and the whole embedded server slow down behind it. Nor would
+    // dead row versions ever be reclaimed: the same pass vacuums (see maintain()).
+    db.maintenance = new MaintenanceSchedule(() => db.maintain(), options.analyzeIntervalMs);
     return db;
-  }
-
-  /**
-   * PGlite runs no autovacuum, so without this its tables never get planner statistics. Without them the
-   * planner cannot tell the indexes that share the (tenant_id, project_id) prefix apart and may look a row up
-   * by the wrong one, reading every row of the project: the soak saw each refresh-token lookup scan every
-   * session and token of its project, and the whole embedded server slow down behind it. Nor would dead row
-   * versions ever be reclaimed: the same pass vacuums (see maintain()).
-   */
-  private scheduleAnalyze(delayMs: number, intervalMs: number): void {
-    if (intervalMs <= 0 || this.closed) return;
-    this.analyzeTimer = setTimeout(() => {
-      const started = performance.now();
-      void this.maintain()
-        // A failed pass (a statement timeout on a huge database) is retried at the next one.
-        .catch(() => undefined)
-        .then(() => {
-          const cost = (performance.now() - started) / ANALYZE_MAX_SHARE;
-          this.scheduleAnalyze(Math.max(Math.min(delayMs * 2, intervalMs), cost), intervalMs);
-        });
-    }, delayMs);
-    this.analyzeTimer.unref();
   }
 
   /**
@@ -184,7 +162,7 @@ export class PgliteDatabase implements Database {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.analyzeTimer);
+    this.maintenance?.stop();
     await this.mutex.run(() => this.pg.close());
   }
 }

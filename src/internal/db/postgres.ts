@@ -15,6 +15,7 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
+import { MaintenanceSchedule } from './maintenance-schedule.js';
 import { ConnectionPool, type Lease } from './postgres-pool.js';
 import { PgConnection } from './wire/connection.js';
 import { parseConnectionUrl, tlsOptions } from './wire/connection-options.js';
@@ -26,7 +27,25 @@ export interface PostgresOptions {
   poolSize: number;
   statementTimeoutMs: number;
   onOperator?: (action: string) => void;
+  /**
+   * If the server runs with autovacuum = off, keep ggscale's planner statistics ourselves (ANALYZE of the
+   * tables that changed enough), at most every this many ms; the server sets it (default 60 s), 0 or unset
+   * leaves them to the server. onMaintenance hears, once, that it started.
+   */
+  statisticsIntervalMs?: number;
+  onMaintenance?: (message: string) => void;
 }
+
+/**
+ * The owner's tables whose rows changed past autovacuum's analyze threshold (50 + 10% of the table) since
+ * their last ANALYZE, or that were never analyzed. Without statistics the planner cannot tell apart the
+ * indexes that share the (tenant_id, project_id) prefix: a refresh-token lookup then read every session and
+ * token of its project (test/auth/refresh-lookup.test.ts), and the soak's refreshes slowed to 300 ms.
+ */
+const STALE_STATISTICS_SQL = `select format('%I.%I', t.schemaname, t.relname) as name
+  from pg_stat_user_tables t join pg_class c on c.oid = t.relid
+ where pg_has_role(c.relowner, 'USAGE')
+   and (t.n_mod_since_analyze > 50 + 0.1 * t.n_live_tup or (t.last_analyze is null and t.last_autoanalyze is null and t.n_live_tup > 0))`;
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -45,6 +64,8 @@ export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   private inUse = 0;
   private waiting = 0;
+  private maintenance: MaintenanceSchedule | undefined;
+  private closing = false;
 
   private constructor(
     private readonly pool: ConnectionPool,
@@ -73,7 +94,32 @@ export class PostgresDatabase implements Database {
       idle_timeout: IDLE_TIMEOUT_MS / 1000,
       types: {},
     });
-    return new PostgresDatabase(pool, operatorPool, ownerSql, options);
+    const db = new PostgresDatabase(pool, operatorPool, ownerSql, options);
+    if (options.statisticsIntervalMs) void db.keepStatisticsIfAutovacuumIsOff(options.statisticsIntervalMs);
+    return db;
+  }
+
+  private async keepStatisticsIfAutovacuumIsOff(intervalMs: number): Promise<void> {
+    const [setting] = await this.onOwnerConnection((conn) => conn.query<{ autovacuum: string }>('show autovacuum')).catch(() => []);
+    if (setting?.autovacuum !== 'off' || this.closing) return;
+    this.options.onMaintenance?.('PostgreSQL runs with autovacuum = off: ggscale analyzes its own tables when their rows change (dead rows are left to your VACUUM schedule)');
+    this.maintenance = new MaintenanceSchedule(() => this.refreshStatistics(), intervalMs);
+  }
+
+  /** One ANALYZE per stale table, each on its own hold of an owner connection. */
+  async refreshStatistics(): Promise<void> {
+    const stale = await this.onOwnerConnection((conn) => conn.query<{ name: string }>(STALE_STATISTICS_SQL));
+    for (const table of stale) await this.onOwnerConnection((conn) => conn.query(`analyze ${table.name}`));
+  }
+
+  /** A statement of its own on the owner's pool: no transaction, and not an operator action (nothing logged). */
+  private async onOwnerConnection<T>(work: (conn: Lease) => Promise<T>): Promise<T> {
+    const conn = await this.reserve(this.operatorPool);
+    try {
+      return await work(conn);
+    } finally {
+      conn.release();
+    }
   }
 
   private async reserve(pool: ConnectionPool): Promise<Lease> {
@@ -162,11 +208,14 @@ export class PostgresDatabase implements Database {
     }
   }
 
+
   poolStats(): PoolStats {
     return { max: this.options.poolSize, inUse: this.inUse, waiting: this.waiting };
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    this.maintenance?.stop();
     await this.pool.close(5);
     if (this.operatorPool !== this.pool) await this.operatorPool.close(5);
     await this.ownerSql.end({ timeout: 5 });

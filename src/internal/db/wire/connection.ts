@@ -1,7 +1,7 @@
 /**
  * One PostgreSQL connection speaking the extended query protocol, for ggscale's request path.
  *
- * Why our own: every driver we measured (postgres.js, pg) ends each statement with its own Sync, so a tenant
+ * Why our own: the Node drivers (postgres.js, pg) end each statement with its own Sync, so a tenant
  * read (scope + statement in one transaction) costs BEGIN, scope, statement and COMMIT, four server
  * round-trip cycles even when pipelined. The protocol allows better: the statements between two Syncs run
  * as one implicit transaction, so `pipeline()` sends scope + statement + one Sync, and the server answers

@@ -107,9 +107,9 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     // The services exist from a few lines below; these run per request, long after.
     anyProjectAllows: (origin) => app.services.projectOrigins.allows(origin),
     projectAllows: (scope, origin) => {
-      const settings = app.services.settings.peek(scope);
-      if (settings) return settings.cors_origins.includes(origin);
-      return app.services.settings.get(scope).then((loaded) => loaded.cors_origins.includes(origin));
+      const settings = app.services.settings.current(scope);
+      if (settings instanceof Promise) return settings.then((loaded) => loaded.cors_origins.includes(origin));
+      return settings.cors_origins.includes(origin);
     },
   });
 

@@ -43,7 +43,7 @@ for (const kind of databaseKinds()) {
 
     before(async () => {
       // The embedded database's statistics pass runs every 200 ms here instead of every minute.
-      database = kind.name === 'pglite' ? await createPglite({ analyzeIntervalMs: 200 }) : await kind.create();
+      database = kind.name === 'pglite' ? await createPglite({ maintenanceIntervalMs: 200 }) : await kind.create();
       await database.db.operator('test seed', async (tx) => {
         const [tenant] = await tx.query<{ id: string }>("insert into tenants (name) values ('refresh-lookup') returning id");
         const [project] = await tx.query<{ id: string }>("insert into projects (tenant_id, name) values ($1, 'game') returning id", [tenant!.id]);

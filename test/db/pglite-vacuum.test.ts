@@ -16,7 +16,7 @@ describe('embedded database maintenance', () => {
   before(async () => {
     // No timer: the test drives the pass itself. How often the timer runs it depends on the machine's speed
     // (a pass may hold the session for 1% of the time), which is refresh-lookup.test's subject, not this one's.
-    database = await createPglite({ analyzeIntervalMs: 0 });
+    database = await createPglite({ maintenanceIntervalMs: 0 });
   });
   after(async () => {
     await database?.drop();

@@ -23,7 +23,7 @@ describe('planner statistics on PostgreSQL', { skip: url ? false : 'needs DATABA
       url: database.url!,
       poolSize: 2,
       statementTimeoutMs: 10_000,
-      statisticsIntervalMs: 200,
+      maintenanceIntervalMs: 200,
       onMaintenance: (message) => messages.push(message),
     });
   });

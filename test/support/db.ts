@@ -26,7 +26,7 @@ export interface TestDatabaseKind {
 
 const STATEMENT_TIMEOUT_MS = 10_000;
 
-/** `options`: extra driver options (e.g. a short analyzeIntervalMs). */
+/** `options`: extra driver options (e.g. a short maintenanceIntervalMs). */
 export async function createPglite(options: Partial<PgliteOptions> = {}): Promise<TestDatabase> {
   const template = process.env.GGSCALE_TEST_PGLITE_TEMPLATE;
   const db = template

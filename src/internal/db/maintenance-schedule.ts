@@ -6,7 +6,7 @@
  * database spaces the next ones out. A failed pass (a statement timeout on a huge table) is retried at the next.
  */
 
-const DEFAULT_INTERVAL_MS = 60_000;
+export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
 const FIRST_PASS_MS = 1_000;
 const MAX_SHARE = 0.01;
 
@@ -17,7 +17,7 @@ export class MaintenanceSchedule {
   /** intervalMs: the longest gap between passes (default 60 s); 0: never run. */
   constructor(
     private readonly pass: () => Promise<void>,
-    private readonly intervalMs = DEFAULT_INTERVAL_MS,
+    private readonly intervalMs = DEFAULT_MAINTENANCE_INTERVAL_MS,
   ) {
     this.schedule(Math.min(FIRST_PASS_MS, intervalMs));
   }

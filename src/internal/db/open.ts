@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Database } from './database.js';
+import { DEFAULT_MAINTENANCE_INTERVAL_MS } from './maintenance-schedule.js';
 
 export interface OpenOptions {
   onOperator?: (action: string) => void;
@@ -18,7 +19,7 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
       ...(config.databaseMigrationUrl ? { operatorUrl: config.databaseMigrationUrl } : {}),
       poolSize: config.dbPoolSize,
       statementTimeoutMs: config.statementTimeoutMs,
-      statisticsIntervalMs: 60_000,
+      maintenanceIntervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS,
       ...options,
     });
   }

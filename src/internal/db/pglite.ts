@@ -26,9 +26,8 @@ export interface PgliteOptions {
   statementTimeoutMs: number;
   onOperator?: (action: string) => void;
   /** How often the maintenance pass runs (ANALYZE, and VACUUM where rows died); 0: never. Default 60 s. */
-  analyzeIntervalMs?: number;
+  maintenanceIntervalMs?: number;
 }
-
 
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
@@ -54,7 +53,7 @@ export class PgliteDatabase implements Database {
     // up by the wrong one, reading every row of the project: the soak saw each refresh-token lookup scan
     // every session and token of its project, and the whole embedded server slow down behind it. Nor would
     // dead row versions ever be reclaimed: the same pass vacuums (see maintain()).
-    db.maintenance = new MaintenanceSchedule(() => db.maintain(), options.analyzeIntervalMs);
+    db.maintenance = new MaintenanceSchedule(() => db.maintain(), options.maintenanceIntervalMs);
     return db;
   }
 

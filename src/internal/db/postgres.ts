@@ -29,10 +29,10 @@ export interface PostgresOptions {
   onOperator?: (action: string) => void;
   /**
    * If the server runs with autovacuum = off, keep ggscale's planner statistics ourselves (ANALYZE of the
-   * tables that changed enough), at most every this many ms; the server sets it (default 60 s), 0 or unset
-   * leaves them to the server. onMaintenance hears, once, that it started.
+   * tables that changed enough), at most every this many ms (openDatabase passes the embedded database's
+   * interval); 0 or unset leaves them to the server. onMaintenance hears, once, that it started.
    */
-  statisticsIntervalMs?: number;
+  maintenanceIntervalMs?: number;
   onMaintenance?: (message: string) => void;
 }
 
@@ -95,7 +95,7 @@ export class PostgresDatabase implements Database {
       types: {},
     });
     const db = new PostgresDatabase(pool, operatorPool, ownerSql, options);
-    if (options.statisticsIntervalMs) void db.keepStatisticsIfAutovacuumIsOff(options.statisticsIntervalMs);
+    if (options.maintenanceIntervalMs) void db.keepStatisticsIfAutovacuumIsOff(options.maintenanceIntervalMs);
     return db;
   }
 

@@ -26,9 +26,9 @@ export class RequestBudgets {
    */
   admit(reply: FastifyReply, auth: AuthContext): void | Promise<void> {
     if (auth.kind !== 'player' && auth.kind !== 'secret') return;
-    const settings = this.settings.peek(auth);
-    if (settings) return this.limiter.consumeOne(reply, this.callerBudget(auth, settings));
-    return this.settings.get(auth).then((loaded) => this.limiter.consumeOne(reply, this.callerBudget(auth, loaded)));
+    const settings = this.settings.current(auth);
+    if (settings instanceof Promise) return settings.then((loaded) => this.limiter.consumeOne(reply, this.callerBudget(auth, loaded)));
+    return this.limiter.consumeOne(reply, this.callerBudget(auth, settings));
   }
 
   private callerBudget(auth: AuthContext, settings: ProjectSettings): Budget {

@@ -25,14 +25,16 @@ export class ProjectSettingsCache {
     await this.cache.subscribe(SETTINGS_CHANNEL, (projectId) => this.entries.delete(projectId));
   }
 
-  /** The settings if this node holds them now (the hot path needs no promise then). */
-  peek(scope: ProjectScope): ProjectSettings | undefined {
-    return this.entries.get(scope.projectId);
+  /** The settings: at once when this node holds them (the hot path needs no promise then), else loaded. */
+  current(scope: ProjectScope): ProjectSettings | Promise<ProjectSettings> {
+    return this.entries.get(scope.projectId) ?? this.load(scope);
   }
 
   async get(scope: ProjectScope): Promise<ProjectSettings> {
-    const cached = this.entries.get(scope.projectId);
-    if (cached) return cached;
+    return this.current(scope);
+  }
+
+  private async load(scope: ProjectScope): Promise<ProjectSettings> {
     const [row] = await this.db.tenantQuery<{ settings: unknown }>(scope, 'select settings from projects where id = $1', [scope.projectId]);
     const settings = normaliseSettings(row?.settings);
     this.entries.set(scope.projectId, settings, this.ttlMs);

@@ -88,10 +88,6 @@ export class PgConnection {
     this.connect().catch(() => undefined);
   }
 
-  get closed(): boolean {
-    return this.phase === 'closed';
-  }
-
   /** One statement, in the transaction the connection is in (or its own implicit one). */
   async query(text: string, params: readonly SqlParam[] = []): Promise<Row[]> {
     const [rows] = await this.pipeline([[text, params]]);

@@ -9,7 +9,18 @@ const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57', '58'];
 /** Socket-level failures of a connection that was open: it is gone (see isConnectionLost). */
 const CONNECTION_LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 /** Those, and the failures to open one. */
-const UNAVAILABLE_NODE_CODES = new Set([...CONNECTION_LOST_CODES, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
+const UNAVAILABLE_NODE_CODES = new Set([
+  ...CONNECTION_LOST_CODES,
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  // The request's deadline passed (src/internal/deadline.ts), or the pool could not hand out a connection in
+  // time / its queue of waiters is full: the database is too slow or frozen, not the client's fault.
+  'DEADLINE_EXCEEDED',
+  'POOL_TIMEOUT',
+  'POOL_QUEUE_FULL',
+]);
 
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { addAuthHook } from './auth-hook.js';
 import { registerCors } from './cors.js';
+import { registerJsonParser } from './json-body.js';
 import { buildServices } from './services.js';
 import { adminRoutes } from '../modules/tenancy/admin-routes.js';
 import { authRoutes } from '../modules/auth/auth-routes.js';
@@ -67,6 +68,8 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
   app.setValidatorCompiler(createValidatorCompiler());
   // JSON only by default (anything else is 415); storage registers its raw-bytes parser in its own context.
   app.removeContentTypeParser('text/plain');
+  // Before any route context is registered: they copy the parsers they inherit.
+  registerJsonParser(app);
   deps.metrics.observePool(() => deps.db.poolStats());
   installProblemHandlers(app);
   // Before any route is added, so it guards them all (NUL and lone surrogates are 400, not a 500 from SQL).

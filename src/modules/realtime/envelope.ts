@@ -1,8 +1,9 @@
 /**
- * The realtime wire format (API.md "Realtime"): JSON text frames `{"op": "...", "id"?: "...", ...}`. A reply
+ * The realtime wire format: JSON text frames `{"op": "...", "id"?: "...", ...}`. A reply
  * echoes the request's `id`; a request that cannot be served gets an error frame, never a disconnect:
  * `{"op":"error","code":"bad-request"|"unknown-op"|"rate-limited","message":"...","id"?:"..."}`.
  */
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../../http/json-body.js';
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'rate-limited';
 
@@ -36,9 +37,10 @@ function idOf(value: unknown): string | undefined {
 
 /** Parses a text frame. ws has already checked that it is valid UTF-8 (or closed the socket with 1007). */
 export function parseRequest(data: Buffer): Parsed {
+  const text = data.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(data.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return { ok: false, message: 'The frame is not valid JSON.' };
   }
@@ -49,6 +51,11 @@ export function parseRequest(data: Buffer): Parsed {
   const id = idOf(fields.id);
   if (fields.id !== undefined && id === undefined) {
     return { ok: false, message: `"id" must be a string of 1 to ${MAX_ID_LENGTH} characters.` };
+  }
+  // The REST rule: JSON.parse copes with any depth (the frame size bounds it), but an op that stringifies or
+  // walks its data would overflow the stack. Checked after the parse, so the refusal still carries the id.
+  if (exceedsJsonDepth(text)) {
+    return { ok: false, message: `The frame is nested deeper than ${MAX_JSON_DEPTH} levels.`, ...(id === undefined ? {} : { id }) };
   }
   const op = fields.op;
   if (typeof op !== 'string' || op.length === 0 || op.length > MAX_OP_LENGTH) {

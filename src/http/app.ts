@@ -12,6 +12,7 @@ import type { Metrics } from '../internal/telemetry/metrics.js';
 import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
+import { enterRequestDeadline, serverTimeouts } from './deadline.js';
 import { refuseUnstorableText } from './storable-text.js';
 import { clientErrorHandler, closeUnusedUpgrade, missingHost, refuseConnect, refuseExpectation } from './client-errors.js';
 import { registerOpenApi } from './openapi.js';
@@ -48,7 +49,9 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     genReqId: requestIdOf,
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
+    // Deadlines (./deadline.ts): the whole request within REQUEST_TIMEOUT_MS, its head and body as well.
     requestTimeout: config.requestTimeoutMs,
+    handlerTimeout: config.requestTimeoutMs,
     // While closing, new requests get our own 503 problem (the onRequest hook below), not Fastify's bare JSON.
     return503OnClosing: false,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
@@ -60,7 +63,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     // ...and so are requests Node's HTTP parser refuses before Fastify sees them (bad bytes, oversized heads).
     clientErrorHandler,
     // Node's own Host check answers a bare 400; missingHost (in the onRequest hook) makes it problem JSON.
-    http: { requireHostHeader: false },
+    http: { requireHostHeader: false, ...serverTimeouts(config.requestTimeoutMs) },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
   app.server.on('checkExpectation', refuseExpectation);
@@ -92,6 +95,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     }
     done(missingHost(request));
   });
+  enterRequestDeadline(app);
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).

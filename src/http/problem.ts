@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type } from '@sinclair/typebox';
 import { AppError, titleOfSlug, type ProblemSlug } from '../internal/errors/app-error.js';
 import { isDatabaseUnavailable, toUnavailable } from '../internal/db/errors.js';
+import { handlerTimedOut } from './deadline.js';
 
 export const PROBLEM_BASE = 'https://ggscale.dev/problems/';
 
@@ -73,6 +74,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
       return sendProblem(request, reply, error.slug, error.status, error.message, error.retryAfterSeconds);
     }
     if (error.validation) return sendProblem(request, reply, 'validation', 400, describeValidation(error));
+    const timedOut = handlerTimedOut(error, request, reply);
+    if (timedOut) return timedOut;
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
       const mapped = toUnavailable(error);

@@ -4,6 +4,10 @@ import type { AppDeps } from '../app.js';
 import type { Config } from '../../internal/config/config.js';
 import { isMigrated } from '../../internal/db/migrate.js';
 import { sendProblem } from '../problem.js';
+import { withDeadline } from '../../internal/deadline.js';
+
+/** A database that has not answered readiness's ping by then is reported unavailable (probes time out fast). */
+const READINESS_DEADLINE_MS = 2_000;
 
 const Health = Type.Object(
   { status: Type.Literal('ok'), version: Type.Literal('v1'), commit: Type.String() },
@@ -48,8 +52,11 @@ export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; 
       const cache = deps.cache.health();
       let database = 'ok';
       try {
-        await deps.db.ping();
-        migrated ||= await isMigrated(deps.db, deps.migrations);
+        const deadline = AbortSignal.any([request.signal, AbortSignal.timeout(Math.min(READINESS_DEADLINE_MS, config.requestTimeoutMs))]);
+        await withDeadline(deadline, async () => {
+          await deps.db.ping();
+          migrated ||= await isMigrated(deps.db, deps.migrations);
+        });
         if (!migrated) database = 'migrations-pending';
       } catch {
         // dbState says why a database is not open yet; once it is open ('ok'), a failed ping means unreachable.

@@ -6,6 +6,7 @@
  */
 import { PgliteWorkerSession } from './pglite-session.js';
 import { Mutex } from './mutex.js';
+import { currentDeadline, deadlineExceeded } from '../deadline.js';
 import { MaintenanceSchedule } from './maintenance-schedule.js';
 import {
   SET_TENANT_SCOPE_SQL,
@@ -31,7 +32,8 @@ export interface PgliteOptions {
 
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
-  private readonly mutex = new Mutex();
+  /** Past this many queued calls, more are refused at once (503): they could not run before their deadline. */
+  private readonly mutex = new Mutex(1024);
   private inUse = 0;
   private maintenance: MaintenanceSchedule | undefined;
   private closed = false;
@@ -93,21 +95,30 @@ export class PgliteDatabase implements Database {
     }
   }
 
-  private queryable(): Queryable {
+  /**
+   * The session for fn. Under a request deadline every statement first checks it: PGlite cannot cancel a
+   * statement that runs, but once the deadline has passed nothing more runs and the transaction rolls back.
+   */
+  private queryable(signal: AbortSignal | undefined): Queryable {
     return {
-      query: async <T extends object>(text: string, params: readonly SqlParam[] = []) =>
-        (await this.pg.query<T>(text, params)).rows,
+      query: async <T extends object>(text: string, params: readonly SqlParam[] = []) => {
+        if (signal?.aborted) throw deadlineExceeded();
+        return (await this.pg.query<T>(text, params)).rows;
+      },
     };
   }
 
   /** BEGIN (and the opening statements, in the same message), fn, COMMIT; ROLLBACK when anything fails. */
   private async transaction<T>(opening: { sql: string; params: readonly SqlParam[] }[], fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const signal = currentDeadline();
     return this.mutex.run(async () => {
       this.inUse++;
       try {
         await this.pg.batch([{ sql: 'begin' }, ...opening]);
         try {
-          const result = await fn(this.queryable());
+          const result = await fn(this.queryable(signal));
+          // The client has been told the request failed: what it did must not commit.
+          if (signal?.aborted) throw deadlineExceeded();
           await this.pg.query('commit');
           return result;
         } catch (error) {
@@ -117,7 +128,7 @@ export class PgliteDatabase implements Database {
       } finally {
         this.inUse--;
       }
-    });
+    }, signal);
   }
 
   async withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -134,7 +145,7 @@ export class PgliteDatabase implements Database {
       } finally {
         this.inUse--;
       }
-    });
+    }, currentDeadline());
   }
 
   operator<T>(action: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -148,7 +159,7 @@ export class PgliteDatabase implements Database {
   }
 
   async ping(): Promise<void> {
-    await this.mutex.run(() => this.pg.query('select 1'));
+    await this.mutex.run(() => this.pg.query('select 1'), currentDeadline());
   }
 
   poolStats(): PoolStats {

@@ -16,6 +16,7 @@ import {
   type TenantScope,
 } from './database.js';
 import { MaintenanceSchedule } from './maintenance-schedule.js';
+import { currentDeadline } from '../deadline.js';
 import { ConnectionPool, type Lease } from './postgres-pool.js';
 import { PgConnection } from './wire/connection.js';
 import { parseConnectionUrl, tlsOptions } from './wire/connection-options.js';
@@ -122,30 +123,38 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  private async reserve(pool: ConnectionPool): Promise<Lease> {
+  private async reserve(pool: ConnectionPool, signal?: AbortSignal): Promise<Lease> {
     this.waiting++;
     try {
-      return await pool.acquire();
+      return await pool.acquire(signal);
     } finally {
       this.waiting--;
     }
   }
 
+  /**
+   * The request's deadline (if any) bounds the wait for a connection and every statement: once it passes, the
+   * pool cancels the statement and discards the connection, so the server rolls the transaction back.
+   */
   async withTenant<T>(scope: TenantScope, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const params = scopeParams(scope);
-    const conn = await this.reserve(this.pool);
+    const signal = currentDeadline();
+    const conn = await this.reserve(this.pool, signal);
     this.inUse++;
     try {
       // Queued without awaiting: they travel with fn's first statement.
-      const opened = conn.pipeline([
-        ['begin', []],
-        [SET_TENANT_SCOPE_SQL, params],
-      ]);
+      const opened = conn.pipeline(
+        [
+          ['begin', []],
+          [SET_TENANT_SCOPE_SQL, params],
+        ],
+        signal,
+      );
       opened.catch(() => undefined);
       try {
-        const result = await fn(conn);
+        const result = await fn(signal ? bound(conn, signal) : conn);
         await opened;
-        await conn.query('commit');
+        await conn.query('commit', [], signal);
         return result;
       } catch (error) {
         // A failed scope statement surfaces as "transaction is aborted" in fn: report the real cause.
@@ -164,14 +173,18 @@ export class PostgresDatabase implements Database {
 
   async tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
     const scopeValues = scopeParams(scope);
-    const conn = await this.reserve(this.pool);
+    const signal = currentDeadline();
+    const conn = await this.reserve(this.pool, signal);
     this.inUse++;
     try {
       // One implicit transaction: if the statement fails, the server rolls the scope back with it at the Sync.
-      const [, rows] = await conn.pipeline([
-        [SET_TENANT_SCOPE_SQL, scopeValues],
-        [text, params],
-      ]);
+      const [, rows] = await conn.pipeline(
+        [
+          [SET_TENANT_SCOPE_SQL, scopeValues],
+          [text, params],
+        ],
+        signal,
+      );
       return rows as T[];
     } finally {
       this.inUse--;
@@ -181,14 +194,15 @@ export class PostgresDatabase implements Database {
 
   async operator<T>(action: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.options.onOperator?.(action);
-    const conn = await this.reserve(this.operatorPool);
+    const signal = currentDeadline();
+    const conn = await this.reserve(this.operatorPool, signal);
     try {
-      const opened = conn.query('begin');
+      const opened = conn.query('begin', [], signal);
       opened.catch(() => undefined);
       try {
-        const result = await fn(conn);
+        const result = await fn(signal ? bound(conn, signal) : conn);
         await opened;
-        await conn.query('commit');
+        await conn.query('commit', [], signal);
         return result;
       } catch (error) {
         await conn.rollback();
@@ -200,14 +214,14 @@ export class PostgresDatabase implements Database {
   }
 
   async ping(): Promise<void> {
-    const conn = await this.reserve(this.pool);
+    const signal = currentDeadline();
+    const conn = await this.reserve(this.pool, signal);
     try {
-      await conn.query('select 1');
+      await conn.query('select 1', [], signal);
     } finally {
       conn.release();
     }
   }
-
 
   poolStats(): PoolStats {
     return { max: this.options.poolSize, inUse: this.inUse, waiting: this.waiting };
@@ -220,4 +234,9 @@ export class PostgresDatabase implements Database {
     if (this.operatorPool !== this.pool) await this.operatorPool.close(5);
     await this.ownerSql.end({ timeout: 5 });
   }
+}
+
+/** The lease as fn sees it: every statement carries the request's deadline. */
+function bound(conn: Lease, signal: AbortSignal): Queryable {
+  return { query: (text, params) => conn.query(text, params, signal) };
 }

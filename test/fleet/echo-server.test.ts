@@ -231,10 +231,10 @@ test('SDK client errors name the call that failed', async () => {
 });
 
 test('parseGameServerArgs reads --port, PORT and AGONES_SDK_HTTP_PORT with the documented defaults', () => {
-  assert.deepEqual(parseGameServerArgs([], {}), { port: 7654, sdkPort: 9358 });
-  assert.deepEqual(parseGameServerArgs([], { PORT: '7000', AGONES_SDK_HTTP_PORT: '9400' }), { port: 7000, sdkPort: 9400 });
-  assert.deepEqual(parseGameServerArgs(['--port', '7100'], { PORT: '7000' }), { port: 7100, sdkPort: 9358 });
-  assert.deepEqual(parseGameServerArgs(['--port=7200'], {}), { port: 7200, sdkPort: 9358 });
+  assert.deepEqual(parseGameServerArgs([], {}), { port: 7654, host: '0.0.0.0', sdkPort: 9358 });
+  assert.deepEqual(parseGameServerArgs([], { PORT: '7000', AGONES_SDK_HTTP_PORT: '9400' }), { port: 7000, host: '0.0.0.0', sdkPort: 9400 });
+  assert.deepEqual(parseGameServerArgs(['--port', '7100'], { PORT: '7000' }), { port: 7100, host: '0.0.0.0', sdkPort: 9358 });
+  assert.deepEqual(parseGameServerArgs(['--port=7200'], {}), { port: 7200, host: '0.0.0.0', sdkPort: 9358 });
   assert.throws(() => parseGameServerArgs(['--port', 'abc'], {}), /port/);
 });
 

@@ -18,7 +18,8 @@ import { watchParent } from './parent-watchdog.js';
 export interface EchoGameServerOptions {
   /** 0 picks a free port (the same one for UDP and TCP when possible). */
   port: number;
-  /** Default 0.0.0.0, like the original which listens on all interfaces. */
+  /** The address to listen on. Default 0.0.0.0, like the original (a pod has one interface); ggscale's local
+   * backend passes FLEET_LOCAL_HOST, so a host's game servers answer on the address it advertises only. */
   host?: string;
   /** Agones SDK REST port; default 9358. */
   sdkPort?: number;
@@ -262,19 +263,34 @@ function listen(emitter: dgram.Socket | net.Server, start: (cb: () => void) => v
 
 export interface GameServerCliArgs {
   port: number;
+  host: string;
   sdkPort: number;
 }
 
-/** `--port N` (or `--port=N`) beats env PORT, which beats 7654; the SDK port comes from AGONES_SDK_HTTP_PORT. */
-export function parseGameServerArgs(argv: string[], env: NodeJS.ProcessEnv): GameServerCliArgs {
-  let flag: string | undefined;
+/** The value of `--name V` or `--name=V`, the last one winning. */
+function flagValue(argv: string[], name: string): string | undefined {
+  let value: string | undefined;
   argv.forEach((arg, i) => {
-    if (arg === '--port') flag = argv[i + 1];
-    else if (arg.startsWith('--port=')) flag = arg.slice('--port='.length);
+    if (arg === name) value = argv[i + 1] ?? '';
+    else if (arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
   });
-  const port = toPort('--port / PORT', flag ?? (env.PORT || '7654'));
+  return value;
+}
+
+/**
+ * `--port N` beats env PORT, which beats 7654; `--host H` beats env GGSCALE_GAME_SERVER_HOST (set by ggscale's
+ * local backend to FLEET_LOCAL_HOST), which beats 0.0.0.0; the SDK port comes from AGONES_SDK_HTTP_PORT.
+ */
+export function parseGameServerArgs(argv: string[], env: NodeJS.ProcessEnv): GameServerCliArgs {
+  const port = toPort('--port / PORT', flagValue(argv, '--port') ?? (env.PORT || '7654'));
+  const host = toHost('--host / GGSCALE_GAME_SERVER_HOST', flagValue(argv, '--host') ?? (env.GGSCALE_GAME_SERVER_HOST || '0.0.0.0'));
   const sdkPort = toPort('AGONES_SDK_HTTP_PORT', env.AGONES_SDK_HTTP_PORT || '9358');
-  return { port, sdkPort };
+  return { port, host, sdkPort };
+}
+
+function toHost(name: string, value: string): string {
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(value)) throw new Error(`invalid ${name}: ${JSON.stringify(value.slice(0, 300))}`);
+  return value;
 }
 
 function toPort(name: string, value: string): number {
@@ -285,10 +301,10 @@ function toPort(name: string, value: string): number {
 
 /** Entry point for `ggscale gameserver`: runs until SIGTERM/SIGINT, EXIT or CRASH. */
 export async function runGameServerCli(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { port, sdkPort } = parseGameServerArgs(argv, env);
+  const { port, host, sdkPort } = parseGameServerArgs(argv, env);
   const sink = (line: string) => void process.stdout.write(line + '\n');
   const log = jsonLog(sink);
-  const server = await startEchoGameServer({ port, sdkPort, logger: sink });
+  const server = await startEchoGameServer({ port, host, sdkPort, logger: sink });
   const onSignal = (signal: NodeJS.Signals) => {
     log('info', `received ${signal}, shutting down`);
     void server.close();

@@ -17,7 +17,7 @@ export interface LocalGameServerOptions {
   name: string;
   fleet: FleetSpec;
   port: number;
-  /** The advertised address. */
+  /** The advertised address, which the server is told to listen on (GGSCALE_GAME_SERVER_HOST). */
   host: string;
   /** The command with `{port}` already replaced. */
   argv: string[];
@@ -74,7 +74,8 @@ export class LocalGameServer {
       if (this.stopping) return void (await this.finish());
       const [command, ...args] = this.options.argv;
       const child = spawn(command!, args, {
-        env: { ...this.options.env, AGONES_SDK_HTTP_PORT: String(this.sdk.port) },
+        // The advertised address is also the one to listen on (the echo server reads it; custom commands may).
+        env: { ...this.options.env, AGONES_SDK_HTTP_PORT: String(this.sdk.port), GGSCALE_GAME_SERVER_HOST: this.options.host },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

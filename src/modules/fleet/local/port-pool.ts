@@ -1,7 +1,8 @@
 /**
  * Ports of FLEET_LOCAL_PORT_RANGE for local game servers. A port is handed out only after a quick probe
- * binds it for TCP and UDP (the echo server listens on both, on all interfaces), so another program on the
- * host that holds a port costs a probe, not a crashed game server. A port whose server failed to start
+ * binds it for TCP and UDP (the echo server listens on both, on FLEET_LOCAL_HOST), so another program on the
+ * host that holds a port costs a probe, not a crashed game server. The probe binds every interface: it then
+ * fails when the port is held on any address, whichever one the game server will use. A port whose server failed to start
  * rests for a while before it is tried again.
  */
 import dgram from 'node:dgram';

@@ -14,7 +14,8 @@ import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
 import { enterRequestDeadline, serverTimeouts } from './deadline.js';
 import { refuseUnstorableText } from './storable-text.js';
-import { clientErrorHandler, closeUnusedUpgrade, missingHost, refuseConnect, refuseExpectation } from './client-errors.js';
+import { clientErrorHandler, missingHost, refuseConnect, refuseExpectation } from './client-errors.js';
+import { closeUnusedUpgrade } from './unused-upgrade.js';
 import { registerOpenApi } from './openapi.js';
 import { requestIdOf } from './request-id.js';
 import { createAccessLog } from '../internal/telemetry/access-log.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    closeUnusedUpgrade(request, reply);
     if (closing) {
       // A request on a keep-alive connection that was busy when shutdown began: tell the client to go elsewhere.
       reply.header('connection', 'close');
@@ -105,7 +107,6 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     const ms = reply.elapsedTime;
     deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, ms / 1000);
     accessLog({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 100) / 100 });
-    closeUnusedUpgrade(request);
     done();
   });
 

@@ -2,7 +2,7 @@
  * Requests that Node's HTTP parser refuses (a malformed request line, invalid bytes or a bare CR in a header,
  * an oversized head, broken chunked framing, a request timeout) never reach routing, and Fastify's default
  * answer for them is its own JSON shape. Here they are RFC 9457 problem JSON with a request id, like every
- * other error (API.md "Conventions"); found by the bad-input fuzzer's socket pass.
+ * other error; found by the bad-input fuzzer's socket pass.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -87,17 +87,4 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
  */
 export function missingHost(request: FastifyRequest): AppError | undefined {
   return request.raw.httpVersion === '1.1' && request.headers.host === undefined ? validation('An HTTP/1.1 request needs a Host header.') : undefined;
-}
-
-/**
- * An Upgrade request (WebSocket, h2c) that no route upgraded: Node has handed its socket over (an 'upgrade'
- * event) and no longer closes it, so once the plain HTTP answer is out the socket is closed here. Without
- * this, every such request to a route outside the WebSocket plugin kept a socket open for good, and a
- * graceful shutdown waited on it forever (found by the bad-input fuzzer's socket pass). Upgraded sockets
- * are hijacked and never get here.
- */
-export function closeUnusedUpgrade(request: FastifyRequest): void {
-  // Node sets `upgrade` on every request it emitted as an 'upgrade' event (not in @types/node 20).
-  const raw = request.raw as IncomingMessage & { upgrade?: boolean };
-  if (raw.upgrade === true && !raw.socket.destroyed) raw.socket.destroy();
 }

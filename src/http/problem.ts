@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type } from '@sinclair/typebox';
 import { AppError, titleOfSlug, type ProblemSlug } from '../internal/errors/app-error.js';
 import { isDatabaseUnavailable, toUnavailable } from '../internal/db/errors.js';
+import { closeUnusedUpgrade } from './unused-upgrade.js';
 import { handlerTimedOut } from './deadline.js';
 
 export const PROBLEM_BASE = 'https://ggscale.dev/problems/';
@@ -45,6 +46,7 @@ export function sendProblem(
   // Also for errors raised before the onRequest hook ran (framework errors), which would lack both.
   reply.header('x-request-id', request.id);
   reply.header('x-content-type-options', 'nosniff');
+  closeUnusedUpgrade(request, reply);
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return reply
     .code(status)

@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, type Config } from './internal/config/config.js';
 import { DataDirLockedError } from './internal/db/lockfile.js';
 import { packageRoot } from './internal/paths.js';
+import { ListenError } from './start/listen-error.js';
 
 function commitFromBuild(): string | undefined {
   try {
@@ -91,7 +92,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError) process.stderr.write(`ggscale: configuration error: ${error.message}\n`);
-    else if (error instanceof DataDirLockedError) process.stderr.write(`ggscale: ${error.message}\n`);
+    else if (error instanceof DataDirLockedError || error instanceof ListenError) process.stderr.write(`ggscale: ${error.message}\n`);
     else process.stderr.write(`ggscale: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },

@@ -16,6 +16,7 @@ import { migrationsDir } from '../internal/paths.js';
 import { buildApp } from '../http/app.js';
 import { warmUp } from '../http/lazy-compile.js';
 import { ensureAdminTokenFile } from './admin-token.js';
+import { explainListenError } from './listen-error.js';
 
 const WARM_UP_DELAY_MS = 500;
 
@@ -56,7 +57,16 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
   let dbState = 'starting';
   const app = await buildApp({ db, cache, logger, metrics, migrations, dbState: () => dbState }, config);
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // Nothing is served: give back what the start took (the data folder's lock above all), then say why.
+    await app.close().catch(() => undefined);
+    await cache.close().catch(() => undefined);
+    void opening.then((opened) => opened.close(), () => undefined);
+    lock?.release();
+    throw explainListenError(error, config.host, config.port);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;

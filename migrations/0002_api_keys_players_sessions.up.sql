@@ -1,6 +1,6 @@
 -- Tenancy and player auth: API keys, players, their identities, sessions (refresh-token families) and the
--- access-token signing keys. Every tenant table: tenant_id + project_id, RLS enabled and forced, the policy
--- of ARCHITECTURE.md, composite unique keys and foreign keys.
+-- access-token signing keys. Every tenant table: tenant_id + project_id, RLS enabled and forced, the one
+-- isolation policy (ggscale_isolate, migration 0001), composite unique keys and foreign keys.
 
 create table api_keys (
   tenant_id bigint not null,

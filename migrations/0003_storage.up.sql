@@ -1,6 +1,6 @@
 -- Storage (issue 4): key-value blobs addressed by (project, owner, collection, key), and each owner's usage
 -- for the quotas. Both are project data: tenant_id + project_id, RLS enabled and forced with the policy of
--- ARCHITECTURE.md (ggscale_isolate), composite keys and foreign keys.
+-- migration 0001 (ggscale_isolate), composite keys and foreign keys.
 --
 -- The owner is a player of the project, or the project itself. `player_id` is NULL for the project (so the
 -- foreign key to players applies only to players); `owner` is the same value with 0 for the project, a

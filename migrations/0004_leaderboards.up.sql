@@ -1,5 +1,5 @@
 -- Leaderboards (issue 4): boards, their records and the idempotency records of score submits. All three are
--- project data: tenant_id + project_id, RLS enabled and forced, the policy of ARCHITECTURE.md, composite
+-- project data: tenant_id + project_id, RLS enabled and forced, the policy of ggscale_isolate (0001), composite
 -- unique keys and foreign keys. Ranks are not stored here: they come from a rank index (memory or Redis)
 -- that is derived from leaderboard_records and rebuilt from it when missing.
 

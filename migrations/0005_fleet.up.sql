@@ -1,5 +1,5 @@
 -- Fleets and allocations (issue 6). Both are project data: tenant_id + project_id, RLS enabled and forced,
--- the policy of ARCHITECTURE.md, composite unique keys and foreign keys.
+-- the policy of ggscale_isolate (migration 0001), composite unique keys and foreign keys.
 
 -- A fleet a project may allocate game servers from, registered by the operator (or the lazily created
 -- `default` local fleet). Deleting a fleet leaves a tombstone (deleted_at), so its allocations stay readable

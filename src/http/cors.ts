@@ -1,5 +1,5 @@
 /**
- * CORS for browser games, from two sources (API.md: CORS_ORIGINS, and each project's cors_origins):
+ * CORS for browser games, from two sources (CORS_ORIGINS, and each project's cors_origins):
  * - an origin in CORS_ORIGINS ('*': any) may read every answer;
  * - an origin in a project's settings may read that project's answers only. A preflight carries no
  *   credential, so it is allowed when any project lists the origin; the actual request is authenticated,

@@ -1,4 +1,4 @@
-/** Request budgets of API.md "Limits" on one node: headers, 429s, per-project overrides, never a lockout. */
+/** Request budgets (docs/api/rate-limits.md) on one node: headers, 429s, per-project overrides, never a lockout. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';

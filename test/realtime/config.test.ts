@@ -44,7 +44,7 @@ describe('realtime config', () => {
       ['WS_MESSAGES_PER_SECOND', '0'],
       ['WS_MESSAGE_BURST', 'lots'],
       ['WS_HEARTBEAT_MS', '-1'],
-      // Over 30 s a dead node could hold its slots longer than API.md allows.
+      // Over 30 s a dead node could hold its slots longer than the caps allow (they come back within 30 s).
       ['WS_LEASE_TTL_MS', '30001'],
       ['WS_LEASE_TTL_MS', '999'],
     ];

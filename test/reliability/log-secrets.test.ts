@@ -6,7 +6,7 @@
  * in the query and in the header, and errors. Every secret used or returned is collected (with the SHA-256
  * digests the server stores of keys and refresh tokens), and neither it nor any 12-character piece of it
  * may appear in the process's stdout or stderr. `ggscale bootstrap` may print the keys it creates, once, as
- * its JSON answer on stdout (API.md), and nothing else secret.
+ * its JSON answer on stdout (docs/api/tenancy.md), and nothing else secret.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../support/app.js';
 import type { TestDatabase, TestDatabaseKind } from '../support/db.js';
 import { bearer } from '../support/tenancy.js';
 
-/** The budgets of API.md "Limits" are not under test here: lift them so suites can make many calls. */
+/** The request budgets (docs/api/rate-limits.md) are not under test here: lift them so suites can make many calls. */
 export const UNLIMITED = {
   RATE_LIMIT_PER_MIN: '100000000',
   SECRET_KEY_RATE_LIMIT_PER_MIN: '100000000',

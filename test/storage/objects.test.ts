@@ -1,5 +1,5 @@
 /**
- * Storage objects (API.md "Storage"): raw bytes in and out, headers, conditional requests, versions, owners
+ * Storage objects (docs/api/storage.md): raw bytes in and out, headers, conditional requests, versions, owners
  * and the public-read ACL, over HTTP with inject(), on every database.
  */
 import { after, before, describe, it } from 'node:test';

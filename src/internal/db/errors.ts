@@ -1,7 +1,7 @@
 /**
- * Database failures that are not the client's fault become 503 + Retry-After (API.md: the one documented
- * 5xx besides a bug). Constraint violations are mapped by the service that caught them, where the meaning
- * is known (a taken email is 409, a missing parent is 404).
+ * Database failures that are not the client's fault become 503 + Retry-After (the only 5xx a client may see
+ * besides a bug; docs/api/conventions.md). Constraint violations are mapped by the service that caught them,
+ * where the meaning is known (a taken email is 409, a missing parent is 404).
  */
 import { AppError } from '../errors/app-error.js';
 

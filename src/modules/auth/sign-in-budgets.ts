@@ -1,5 +1,5 @@
 /**
- * Brute-force protection on sign-in routes (API.md "Limits"). Publishable keys are public, so budgets are
+ * Brute-force protection of sign-ins (docs/api/rate-limits.md). Publishable keys are public, so budgets are
  * per client IP under a per-project ceiling, never per key. Failed logins are counted per (email, IP) and
  * per email whether or not the email exists; they slow the caller, and never lock the account: an IP that
  * has not failed for this email still gets through when the per-email budget is spent elsewhere.

@@ -1,8 +1,8 @@
 /**
- * Idempotency-Key on score submits (API.md): a retry with the same key within 24 h returns the first answer
- * and changes nothing. The key is claimed by inserting its row in the same transaction as the submit, so a
- * concurrent retry waits on that row and then reads the answer; a failed submit rolls its claim back (and
- * the retry runs for real). Rows are per (tenant, project, caller, key) under RLS.
+ * Idempotency-Key on score submits (docs/api/conventions.md): a retry with the same key within 24 h returns
+ * the first answer and changes nothing. The key is claimed by inserting its row in the same transaction as
+ * the submit, so a concurrent retry waits on that row and then reads the answer; a failed submit rolls its
+ * claim back (and the retry runs for real). Rows are per (tenant, project, caller, key) under RLS.
  */
 import { createHash } from 'node:crypto';
 import type { Database, Queryable } from '../../internal/db/database.js';

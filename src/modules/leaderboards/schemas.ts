@@ -1,4 +1,4 @@
-/** Route schemas of the leaderboards API (API.md "Leaderboards"). Objects closed, strings bounded. */
+/** Route schemas of the leaderboards API (docs/api/leaderboards.md). Objects closed, strings bounded. */
 import { Type } from '@sinclair/typebox';
 import { Id, Page, Timestamp } from '../../http/schemas.js';
 import { Int64 } from './scores.js';

@@ -1,7 +1,7 @@
 /**
- * Scores are signed 64-bit integers (API.md): JSON numbers when they fit in 2^53, decimal strings beyond,
- * both accepted on input. They are parsed with BigInt and never pass through a double, so every value from
- * -2^63 to 2^63-1 comes back exactly as it went in.
+ * Scores are signed 64-bit integers (docs/api/leaderboards.md): JSON numbers when they fit in 2^53, decimal
+ * strings beyond, both accepted on input. They are parsed with BigInt and never pass through a double, so
+ * every value from -2^63 to 2^63-1 comes back exactly as it went in.
  */
 import { Type } from '@sinclair/typebox';
 import { validation } from '../../internal/errors/app-error.js';

@@ -1,5 +1,5 @@
 /**
- * The budgets every authenticated request pays (API.md "Limits"): per player on player-token routes, per
+ * The budgets every authenticated request pays (docs/api/rate-limits.md): per player with a player token, per
  * secret key, and per client IP for credentials that fail to resolve (so guessing costs little and gains
  * nothing). Sign-in routes have their own budgets (src/modules/auth/sign-in-budgets.ts).
  */

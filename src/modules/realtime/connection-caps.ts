@@ -1,5 +1,6 @@
 /**
- * WebSocket connection caps (API.md "Limits"), counted across every node that shares the cache backend.
+ * WebSocket connection caps per tenant and per player (docs/api/realtime.md), counted across every node that
+ * shares the cache backend.
  *
  * Each open connection holds a lease in a per-player set and in a per-tenant set; a set refuses a lease once
  * it holds `cap` live members. Members are "<nodeId>:<connectionId>" and expire on their own: this node renews

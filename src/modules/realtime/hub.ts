@@ -1,6 +1,6 @@
 /**
  * The open connections of this node, indexed by session and by player so that a revocation closes exactly
- * the sockets it concerns (API.md: a logged-out session's and a banned player's sockets close within 1 s).
+ * the sockets it concerns (a logged-out session's or banned player's sockets close within 1 s on every node).
  * Revocations arrive through the same invalidation events the CredentialResolver applies; when one may have
  * been missed ({type:'all'}, or the cache's pub/sub reconnected), every socket's credential is checked again.
  */

@@ -1,5 +1,5 @@
 /**
- * The storage domain (API.md "Storage"): key-value blobs per (project, owner, collection, key), in Postgres,
+ * Storage (docs/api/storage.md): key-value blobs per (project, owner, collection, key), in Postgres,
  * behind the player-token-or-secret-key auth context (publishable keys and the operator are 403).
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * Who owns what, and who may do what with it (API.md "Storage"):
+ * Who owns what, and who may do what with it (docs/api/storage.md):
  *  - a player token owns its own objects; it may GET (never list or write) another owner's object only when
  *    that object is public-read, by naming the owner with ?owner=;
  *  - a secret key acts for any owner of its project: ?owner=<player id>, or the project itself without it;

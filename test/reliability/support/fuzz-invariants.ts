@@ -1,11 +1,11 @@
 /**
- * What must hold for every answer, whatever was sent (API.md "Conventions"): no 5xx but a documented 503,
+ * What must hold for every answer, whatever was sent (docs/api/conventions.md): no 5xx but a documented 503,
  * every 4xx (and that 503) RFC 9457 problem JSON with the request id, an answer within the request timeout,
  * and nothing written onto Object.prototype (the fuzzer runs in the server's own process).
  */
 import { PROBLEM_BASE } from '../../../src/http/problem.js';
 
-/** Operations API.md allows a 503 for: no Ready game server; the password-hash queue full (README). */
+/** Operations that may answer 503 (docs/api/conventions.md): no Ready game server; a full password-hash queue. */
 export const DOCUMENTED_503 = new Set(['createAllocation', 'signup', 'login', 'changePassword', 'linkEmail']);
 
 export interface Answer {
@@ -27,7 +27,7 @@ function fail(answer: Answer, why: string): never {
 /** `bodiless`: the answer to a HEAD request, whose problem is told by its status and headers alone. */
 export function checkAnswer(operation: string, answer: Answer, timeoutMs: number, bodiless = false): void {
   if (answer.ms >= timeoutMs) fail(answer, `no answer within the request timeout (${timeoutMs} ms)`);
-  if (answer.status >= 500 && !(answer.status === 503 && DOCUMENTED_503.has(operation))) fail(answer, `a ${answer.status} that API.md does not document`);
+  if (answer.status >= 500 && !(answer.status === 503 && DOCUMENTED_503.has(operation))) fail(answer, `a ${answer.status} that the API does not document`);
   if (answer.status === 503 && answer.headers['retry-after'] === undefined) fail(answer, 'a 503 without Retry-After');
   if (answer.status >= 400) checkProblem(answer, bodiless);
   if (Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')) fail(answer, 'Object.prototype was polluted');

@@ -16,7 +16,7 @@ import { openPool } from '../../src/internal/db/postgres.js';
 import { buildApp } from '../../src/http/app.js';
 import { addAuthHook } from '../../src/http/auth-hook.js';
 import { Id } from '../../src/http/schemas.js';
-import { createCache } from '../../src/internal/cache/index.js';
+import { bindDeploymentNamespace, createCache } from '../../src/internal/cache/index.js';
 import { loadConfig, type Config } from '../../src/internal/config/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
@@ -76,6 +76,8 @@ async function main(): Promise<void> {
     keyPrefix: process.env.BENCH_CACHE_PREFIX ?? 'ggscale-bench:',
     logger,
   });
+  // As the server does: the shared cache serves nothing until it has the deployment namespace.
+  await bindDeploymentNamespace(opened, cache);
   if (process.env.BENCH_REDIS_AUTOPIPELINING === '1') {
     // Experiment (a proposal, not the server's setting): ioredis sends the commands issued in one tick as
     // one write. RedisCache keeps its client private; ioredis reads the option on every command.

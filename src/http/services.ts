@@ -3,6 +3,7 @@
  */
 import type { Config } from '../internal/config/config.js';
 import { MemoryCache } from '../internal/cache/memory.js';
+import { DeploymentNamespace } from '../internal/cache/namespace.js';
 import type { AppDeps } from './app.js';
 import { AccessTokens } from '../modules/auth/access-tokens.js';
 import { AuthService } from '../modules/auth/auth-service.js';
@@ -23,7 +24,13 @@ export type Services = Awaited<ReturnType<typeof buildServices>>;
 export async function buildServices(deps: AppDeps, config: Config) {
   const { db, cache, logger, metrics } = deps;
   const keys = new SigningKeyStore(db, new SecretBox(config.auth.secretKey), { accessTtlSeconds: config.auth.accessTtlSeconds });
-  const tokens = new AccessTokens(keys, { issuer: config.publicUrl, ttlSeconds: config.auth.accessTtlSeconds });
+  // Read from the database on first use: the token issuer (without GGSCALE_PUBLIC_URL) and the Redis rank
+  // index's keys derive from it.
+  const namespace = new DeploymentNamespace(db);
+  const tokens = new AccessTokens(keys, {
+    issuer: config.tokenIssuer ?? { namespace: () => namespace.get() },
+    ttlSeconds: config.auth.accessTtlSeconds,
+  });
   const resolver = new CredentialResolver(db, cache, tokens, logger, {
     adminToken: config.adminToken,
     ttlMs: config.auth.credentialCacheMs,
@@ -43,6 +50,7 @@ export async function buildServices(deps: AppDeps, config: Config) {
     reuseGraceSeconds: config.auth.reuseGraceSeconds,
   });
   return {
+    namespace,
     keys,
     tokens,
     resolver,

@@ -11,7 +11,7 @@ import { LazyDatabase } from '../internal/db/lazy.js';
 import { DataDirLock } from '../internal/db/lockfile.js';
 import { loadMigrations, migrateUp } from '../internal/db/migrate.js';
 import { openDatabase } from '../internal/db/open.js';
-import { createCache } from '../internal/cache/index.js';
+import { bindDeploymentNamespace, createCache } from '../internal/cache/index.js';
 import { migrationsDir } from '../internal/paths.js';
 import { buildApp } from '../http/app.js';
 import { warmUp } from '../http/lazy-compile.js';
@@ -82,6 +82,9 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
       const applied = await migrateUp(opened, migrations);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
+    // The shared cache serves nothing until it knows the deployment namespace the database holds: bound
+    // before the database takes requests, so no Redis key or channel is ever outside it.
+    await bindDeploymentNamespace(opened, cache, { logger, stopped: () => closing !== undefined });
     db.attach(opened);
     dbState = 'ok';
     logger.info({ ms: Math.round(performance.now()) }, 'database ready');

@@ -1,9 +1,10 @@
-/** Player auth over HTTP on every database: the flows of API.md "Player auth" and their isolation. */
+/** Player auth over HTTP on every database: the flows of docs/api/auth.md and their isolation. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
+import { namespaceOf } from '../support/deployments.js';
 import { bearer, createPlayer, createProject, createTenant, operator, type TestProject } from '../support/tenancy.js';
 
 interface SignedIn {
@@ -108,7 +109,8 @@ for (const kind of databaseKinds()) {
       assert.ok(set.keys.length >= 1);
       for (const key of set.keys) assert.deepEqual([key.alg, key.kty, key.crv, typeof key.kid], ['EdDSA', 'OKP', 'Ed25519', 'string']);
       const { payload, protectedHeader } = await jwtVerify(player.accessToken, createLocalJWKSet(set as never), {
-        issuer: t.config.publicUrl,
+        // GGSCALE_PUBLIC_URL when set; unset (as here), derived from the deployment namespace.
+        issuer: t.config.tokenIssuer ?? `urn:ggscale:${await namespaceOf(database.db)}`,
         audience: `project:${a.projectId}`,
       });
       assert.equal(protectedHeader.alg, 'EdDSA');

@@ -283,9 +283,10 @@ function pick(d: { allowed: boolean; remaining: number }): [boolean, number] {
 cacheContract('memory', { nodes: async () => [new MemoryCache()] });
 
 const prefix = `ggscale-test:${randomBytes(6).toString('hex')}:`;
+const namespace = randomBytes(8).toString('hex');
 const redisInstances: RedisCache[] = [];
 function redisCache(opts: { url?: string; keyPrefix?: string } = {}): RedisCache {
-  const cache = new RedisCache({ url: opts.url ?? REDIS_URL!, keyPrefix: opts.keyPrefix ?? prefix, logger: quietLogger });
+  const cache = new RedisCache({ url: opts.url ?? REDIS_URL!, keyPrefix: opts.keyPrefix ?? prefix, namespace, logger: quietLogger });
   redisInstances.push(cache);
   return cache;
 }
@@ -313,7 +314,7 @@ describe('redis', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, () => {
     await a.hit('shared', 1, 60_000);
     assert.equal((await a.hit('shared', 1, 60_000)).allowed, false);
     assert.equal((await b.hit('shared', 1, 60_000)).allowed, true);
-    assert.ok((await admin.exists(`${prefix}a:shared`)) === 1, 'the prefix is prepended to the key');
+    assert.ok((await admin.exists(`${prefix}a:${namespace}:shared`)) === 1, 'the root and the namespace are prepended to the key');
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -338,7 +339,7 @@ describe('redis', { skip: REDIS_URL ? false : 'REDIS_URL not set' }, () => {
   });
 
   it('createCache waits for a reachable Redis and is healthy', async () => {
-    const cache = await createCache({ backend: 'redis', redisUrl: REDIS_URL!, keyPrefix: prefix, logger: quietLogger });
+    const cache = await createCache({ backend: 'redis', redisUrl: REDIS_URL!, keyPrefix: prefix, namespace, logger: quietLogger });
     assert.equal(cache.health(), 'ok');
     await cache.close();
   });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
+import { namespaceOf } from '../support/deployments.js';
 import type { TestPlayer, TestProject } from '../support/tenancy.js';
 import { boardId, client, json, newBoard, projectWithPlayers, type Scores } from './helpers.js';
 
@@ -78,9 +79,10 @@ for (const kind of databaseKinds()) {
           for (const [i, player] of players.entries()) json(await api.submit(project.secretKey, board, { player_id: player.playerId, score: (i * 3) % 8 }));
           const before = await snapshot(nodes[0]!, board);
           const named = await keys();
+          const namespace = await namespaceOf(database.db);
           assert.ok(
-            named.some((key) => key.startsWith(`${prefix}{${project.tenantId}}:${project.projectId}:lb:`) && /:lb:\d+:0$/.test(key)),
-            `keys are {tenant}:project:lb:<uid>:<period>: ${named.join(', ')}`,
+            named.some((key) => key.startsWith(`${prefix}${namespace}:{${project.tenantId}}:${project.projectId}:lb:`) && /:lb:\d+:0$/.test(key)),
+            `keys are <root><namespace>:{tenant}:project:lb:<uid>:<period>: ${named.join(', ')}`,
           );
           await redis!.del(...named);
           assert.deepEqual(await snapshot(nodes[0]!, board), before, 'a read rebuilds the index');

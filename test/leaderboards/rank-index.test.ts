@@ -265,6 +265,7 @@ contract({ name: 'memory', create: async (records) => new MemoryRankIndex({ sour
 
 if (REDIS_URL) {
   const prefix = `ggscale-test-${randomBytes(6).toString('hex')}:`;
+  const namespace = randomBytes(8).toString('hex');
   const admin = new Redis(REDIS_URL);
   const deleteAll = async () => {
     const keys = await admin.keys(`${prefix}*`);
@@ -279,7 +280,7 @@ if (REDIS_URL) {
     contract({
       name: 'redis',
       create: async (records) => {
-        const index = new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix, batchSize: 1000 });
+        const index = new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix, namespace, batchSize: 1000 });
         assert.ok(await index.waitReady(2_000), 'redis reachable');
         return index;
       },
@@ -289,7 +290,7 @@ if (REDIS_URL) {
     it('an index that missed a committed write while Redis was unreachable is rebuilt, not trusted', async () => {
       const records = new FakeRecords();
       const board = newBoard();
-      const node = new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix });
+      const node = new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix, namespace });
       const client = (node as unknown as { client: Redis }).client;
       try {
         assert.ok(await node.waitReady(2_000));
@@ -314,7 +315,7 @@ if (REDIS_URL) {
       const records = new FakeRecords();
       const board = newBoard();
       for (let i = 1; i <= 3000; i++) records.put(board, e(String(i), BigInt(i % 50), BigInt(i)));
-      const nodes = [0, 1, 2].map(() => new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix, batchSize: 500 }));
+      const nodes = [0, 1, 2].map(() => new RedisRankIndex({ url: REDIS_URL, source: records.source, keyPrefix: prefix, namespace, batchSize: 500 }));
       try {
         for (const node of nodes) assert.ok(await node.waitReady(2_000));
         const ranks = await Promise.all(nodes.map((node) => node.rankOf(board, '49')));

@@ -79,7 +79,7 @@ for (const kind of databaseKinds()) {
       // Kill the nodes' subscriber connections (named <prefix>sub); they reconnect and must flush.
       const { Redis } = await import('ioredis');
       const client = new Redis(redisUrl!);
-      const name = `${(caches[1] as unknown as { prefix: string }).prefix}sub`;
+      const name = `${(caches[1] as unknown as { root: string }).root}sub`;
       const victims = String(await client.client('LIST'))
         .split('\n')
         .filter((line) => line.includes(` name=${name} `));

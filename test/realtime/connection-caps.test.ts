@@ -47,7 +47,8 @@ if (process.env.REDIS_URL) {
     name: 'redis',
     open: async () => {
       const keyPrefix = `ggscale-test-${randomBytes(6).toString('hex')}:`;
-      const nodes = [new RedisCache({ url, keyPrefix }), new RedisCache({ url, keyPrefix })];
+      const namespace = randomBytes(8).toString('hex');
+      const nodes = [new RedisCache({ url, keyPrefix, namespace }), new RedisCache({ url, keyPrefix, namespace })];
       for (const node of nodes) assert.ok(await node.waitReady(2_000), 'redis reachable');
       return nodes;
     },

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/internal/config/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
 import { loadMigrations } from '../../src/internal/db/migrate.js';
-import { createCache, type CacheBackend } from '../../src/internal/cache/index.js';
+import { bindDeploymentNamespace, createCache, type CacheBackend } from '../../src/internal/cache/index.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { Metrics } from '../../src/internal/telemetry/metrics.js';
@@ -39,6 +39,9 @@ export async function buildTestApp(
   const db = new LazyDatabase();
   if (options.db) db.attach(options.db);
   const cache = options.cache ?? (await createCache({ backend: 'memory' }));
+  // As the server does once its database is open: a shared cache serves nothing until it has the namespace.
+  let closed = false;
+  if (options.db) await bindDeploymentNamespace(options.db, cache, { stopped: () => closed });
   const metrics = new Metrics({ processMetrics: false });
   const app = await buildApp({ db, cache, logger, metrics, migrations: await loadMigrations(migrationsDir) }, config);
   options.routes?.(app);
@@ -49,6 +52,7 @@ export async function buildTestApp(
     logs,
     config,
     close: async () => {
+      closed = true;
       await app.close();
       if (!options.cache) await cache.close();
     },

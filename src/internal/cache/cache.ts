@@ -4,7 +4,8 @@
  * shared by every node (redis); both pass the same contract suite (test/cache/contract.test.ts).
  *
  * Keys are always built by the caller from the authenticated context ("{tenant}:{project}:..."),
- * never from client input alone.
+ * never from client input alone. A shared backend puts the deployment's namespace in front of every key and
+ * channel (keyspace.ts), so deployments that share one Redis never share state.
  */
 
 export type CacheHealth = 'ok' | 'degraded';
@@ -28,6 +29,15 @@ export interface LeaseDecision {
 
 export interface CacheBackend {
   readonly kind: 'memory' | 'redis';
+
+  /**
+   * Binds the backend to this deployment's namespace, read from the database at start (namespace.ts). A
+   * shared backend (redis) refuses every operation until then, as if it were unreachable, and subscribes
+   * nothing; the returned promise settles once the channels asked for so far are subscribed (bounded).
+   * Binding again to the same namespace does nothing; to another one throws. Memory state belongs to this
+   * process alone and ignores it.
+   */
+  useNamespace(namespace: string): Promise<void>;
 
   /**
    * Sliding-window budget (or GCRA): counts `cost` hits against `limit` per `windowMs` under `key`,

@@ -73,6 +73,9 @@ export class MemoryCache implements CacheBackend {
     this.sweeper.unref();
   }
 
+  /** One process's state needs no namespace: nothing outside this process can see it. */
+  async useNamespace(): Promise<void> {}
+
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
     return this.hitNow(key, limit, windowMs, cost);
   }

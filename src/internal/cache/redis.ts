@@ -10,18 +10,26 @@
  * any cost, and gives retry/reset times in closed form. Its window is a sliding one: a full budget allows a
  * burst of `limit`, then one more hit every windowMs/limit.
  *
+ * Every key and channel is in the deployment's keyspace (keyspace.ts): until useNamespace() has bound it,
+ * every operation rejects as if Redis were unreachable and nothing is subscribed, so no key is ever written
+ * outside the namespace (a node listens before its database, which holds the namespace, is open).
+ *
  * Failure model: the command connection has no offline queue, so while Redis is down every call rejects at
  * once (callers decide whether to fail open or closed) instead of piling up; both connections reconnect
  * forever in the background with a capped backoff.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { unavailable } from '../errors/app-error.js';
 import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+import { DEFAULT_ROOT, RedisKeyspace, checkRoot } from './keyspace.js';
 import { checkBudget } from './memory.js';
 
 export interface RedisCacheOptions {
   url: string;
-  /** Prepended to every key and channel (default 'ggscale:'). */
+  /** The root in front of the namespace (default 'ggscale:'); tests pass their own to keep runs apart. */
   keyPrefix?: string;
+  /** The deployment namespace when already known (tools, tests); otherwise useNamespace() binds it later. */
+  namespace?: string;
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -106,7 +114,9 @@ const connectionOptions = (name: string): RedisOptions => ({
 
 export class RedisCache implements CacheBackend {
   readonly kind = 'redis';
-  private readonly prefix: string;
+  /** Names this node's connections (CLIENT LIST); keys and channels are the keyspace's. */
+  private readonly root: string;
+  private keyspace: RedisKeyspace | undefined;
   private readonly logger?: RedisCacheOptions['logger'];
   private readonly client: Redis & Scripts;
   private readonly subscriber: Redis;
@@ -120,18 +130,19 @@ export class RedisCache implements CacheBackend {
   private closing: Promise<void> | undefined;
 
   constructor(options: RedisCacheOptions) {
-    this.prefix = options.keyPrefix ?? 'ggscale:';
+    this.root = checkRoot(options.keyPrefix ?? DEFAULT_ROOT);
+    if (options.namespace !== undefined) this.keyspace = new RedisKeyspace(options.namespace, this.root);
     this.logger = options.logger;
     // Auto-pipelining sends the commands issued in one tick together: under load, one round trip carries
     // many rate-limit decisions instead of one each.
-    this.client = new Redis(options.url, { ...connectionOptions(`${this.prefix}cmd`), enableAutoPipelining: true }) as Redis & Scripts;
+    this.client = new Redis(options.url, { ...connectionOptions(`${this.root}cmd`), enableAutoPipelining: true }) as Redis & Scripts;
     this.client.defineCommand('ggGcra', { numberOfKeys: 1, lua: GCRA_LUA });
     this.client.defineCommand('ggAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
     this.client.defineCommand('ggRenew', { numberOfKeys: 1, lua: RENEW_LUA });
     this.client.defineCommand('ggCount', { numberOfKeys: 1, lua: COUNT_LUA, readOnly: true });
     // We re-subscribe ourselves instead of relying on autoResubscribe: ioredis emits 'ready' before its own
     // SUBSCRIBE is acknowledged, and onResubscribe listeners must only flush once messages flow again.
-    this.subscriber = new Redis(options.url, { ...connectionOptions(`${this.prefix}sub`), autoResubscribe: false });
+    this.subscriber = new Redis(options.url, { ...connectionOptions(`${this.root}sub`), autoResubscribe: false });
     this.watch(this.client, 'command');
     this.watch(this.subscriber, 'subscriber');
     this.subscriber.on('close', () => {
@@ -150,51 +161,72 @@ export class RedisCache implements CacheBackend {
     });
   }
 
+  async useNamespace(namespace: string): Promise<void> {
+    if (this.keyspace) {
+      if (this.keyspace.namespace !== namespace) throw new Error('this cache is already bound to another deployment namespace');
+      return;
+    }
+    this.keyspace = new RedisKeyspace(namespace, this.root);
+    // Subscribe what was asked for while unbound, now, so that once this resolves no message is missed.
+    if (this.subscriber.status === 'ready') await this.resubscribe();
+    else await this.untilSubscribed();
+  }
+
+  /** The key of `name` in this deployment's keyspace; a 503 (as when Redis is unreachable) until bound. */
+  private key(name: string): string {
+    return this.bound().key(name);
+  }
+
+  private bound(): RedisKeyspace {
+    if (!this.keyspace) throw unavailable('The shared cache is waiting for the deployment namespace.', 1);
+    return this.keyspace;
+  }
+
   async hit(key: string, limit: number, windowMs: number, cost = 1): Promise<WindowDecision> {
     checkBudget(limit, windowMs, cost);
-    return toDecision(await this.client.ggGcra(this.prefix + key, limit, windowMs, cost, 1));
+    return toDecision(await this.client.ggGcra(this.key(key), limit, windowMs, cost, 1));
   }
 
   async peek(key: string, limit: number, windowMs: number): Promise<WindowDecision> {
     checkBudget(limit, windowMs, 1);
-    return toDecision(await this.client.ggGcra(this.prefix + key, limit, windowMs, 1, 0));
+    return toDecision(await this.client.ggGcra(this.key(key), limit, windowMs, 1, 0));
   }
 
   async acquireLease(setKey: string, member: string, cap: number, ttlMs: number): Promise<LeaseDecision> {
-    const [acquired, count] = await this.client.ggAcquire(this.prefix + setKey, member, cap, ttlMs);
+    const [acquired, count] = await this.client.ggAcquire(this.key(setKey), member, cap, ttlMs);
     return { acquired: acquired === 1, count: count ?? 0 };
   }
 
   async renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void> {
-    if (members.length > 0) await this.client.ggRenew(this.prefix + setKey, ttlMs, ...members);
+    if (members.length > 0) await this.client.ggRenew(this.key(setKey), ttlMs, ...members);
   }
 
   async releaseLease(setKey: string, member: string): Promise<void> {
-    await this.client.zrem(this.prefix + setKey, member);
+    await this.client.zrem(this.key(setKey), member);
   }
 
   async countLeases(setKey: string): Promise<number> {
-    return this.client.ggCount(this.prefix + setKey);
+    return this.client.ggCount(this.key(setKey));
   }
 
   async get(key: string): Promise<string | null> {
-    return this.client.get(this.prefix + key);
+    return this.client.get(this.key(key));
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.set(this.prefix + key, value, 'PX', ttlMs);
+    await this.client.set(this.key(key), value, 'PX', ttlMs);
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.set(this.prefix + key, value, 'PX', ttlMs, 'NX')) === 'OK';
+    return (await this.client.set(this.key(key), value, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   async del(key: string): Promise<void> {
-    await this.client.del(this.prefix + key);
+    await this.client.del(this.key(key));
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(this.prefix + channel, message);
+    await this.client.publish(this.bound().channel(channel), message);
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
@@ -204,22 +236,28 @@ export class RedisCache implements CacheBackend {
       return;
     }
     this.handlers.set(channel, new Set([onMessage]));
-    // Not connected: the channel is remembered and subscribed on the next 'ready'. While the connection is
-    // being established, wait (briefly) for that, so a publish right after subscribe() is not missed.
+    // Not bound yet: remembered, and subscribed by useNamespace(). Not connected: subscribed on the next
+    // 'ready'; while the connection is being established, wait (briefly) for that, so a publish right after
+    // subscribe() is not missed.
+    if (!this.keyspace) return;
     if (this.subscriber.status !== 'ready') {
-      if (this.subscriber.status === 'connecting' || this.subscriber.status === 'connect') {
-        await this.bounded(CONNECT_TIMEOUT_MS, (wake) => {
-          this.resubscribed.add(wake);
-          return () => this.resubscribed.delete(wake);
-        });
-      }
+      await this.untilSubscribed();
       return;
     }
     try {
-      await this.subscriber.subscribe(this.prefix + channel);
+      await this.subscriber.subscribe(this.keyspace.channel(channel));
     } catch (err) {
       if (this.subscriber.status === 'ready') throw err; // dropped meanwhile: 'ready' will subscribe it
     }
+  }
+
+  /** While the subscriber connection is being established, waits (bounded) for its subscription pass. */
+  private async untilSubscribed(): Promise<void> {
+    if (this.subscriber.status !== 'connecting' && this.subscriber.status !== 'connect') return;
+    await this.bounded(CONNECT_TIMEOUT_MS, (wake) => {
+      this.resubscribed.add(wake);
+      return () => this.resubscribed.delete(wake);
+    });
   }
 
   onResubscribe(listener: () => void): void {
@@ -227,7 +265,7 @@ export class RedisCache implements CacheBackend {
   }
 
   health(): CacheHealth {
-    return this.client.status === 'ready' ? 'ok' : 'degraded';
+    return this.keyspace && this.client.status === 'ready' ? 'ok' : 'degraded';
   }
 
   close(): Promise<void> {
@@ -239,7 +277,8 @@ export class RedisCache implements CacheBackend {
   }
 
   private async resubscribe(): Promise<void> {
-    const channels = [...this.handlers.keys()].map((channel) => this.prefix + channel);
+    const keyspace = this.keyspace;
+    const channels = keyspace ? [...this.handlers.keys()].map((channel) => keyspace.channel(channel)) : [];
     try {
       if (channels.length > 0) await this.subscriber.subscribe(...channels);
     } catch (err) {
@@ -276,8 +315,9 @@ export class RedisCache implements CacheBackend {
   }
 
   private dispatch(channel: string, message: string): void {
-    if (!channel.startsWith(this.prefix)) return;
-    for (const listener of this.handlers.get(channel.slice(this.prefix.length)) ?? []) {
+    const name = this.keyspace?.channelName(channel);
+    if (name === undefined) return;
+    for (const listener of this.handlers.get(name) ?? []) {
       try {
         listener(message);
       } catch (err) {

@@ -29,7 +29,13 @@ export interface Config {
   logLevel: LogLevel;
   /** Unset on the embedded default → generated into dataDir/admin-token. */
   adminToken: string | undefined;
+  /** GGSCALE_PUBLIC_URL, or this node's local URL when unset (the OpenAPI document's server). */
   publicUrl: string;
+  /**
+   * The access tokens' `iss`: GGSCALE_PUBLIC_URL when set. Unset, every node derives the same one from the
+   * deployment namespace (`urn:ggscale:<namespace>`), so nodes on different ports accept each other's tokens.
+   */
+  tokenIssuer: string | undefined;
   migrateOnStart: boolean;
   requestTimeoutMs: number;
   statementTimeoutMs: number;
@@ -124,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     adminToken,
     publicUrl: (url(env, 'GGSCALE_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    tokenIssuer: url(env, 'GGSCALE_PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     migrateOnStart: boolean(env, 'GGSCALE_MIGRATE_ON_START', true),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
     statementTimeoutMs: integer(env, 'STATEMENT_TIMEOUT_MS', 5_000, 10, 600_000),

@@ -1,7 +1,11 @@
 /**
- * Access tokens: EdDSA JWTs with a kid, claims sub/tid/pid/sid/iss/aud/iat/exp (API.md). Ed25519 signatures
- * are deterministic, so the same claims signed with the same key give the same token: a retried refresh
- * within the grace window answers the very same pair without storing any access token.
+ * Access tokens: EdDSA JWTs with a kid, claims sub/tid/pid/sid/iss/aud/iat/exp. Ed25519 signatures are
+ * deterministic, so the same claims signed with the same key give the same token: a retried refresh within
+ * the grace window answers the very same pair without storing any access token.
+ *
+ * The issuer is GGSCALE_PUBLIC_URL when set. Unset, it is derived from the deployment namespace, which every
+ * node of a deployment reads from the same database: a node's own address (its port) would make every other
+ * node refuse its players.
  */
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { unauthorized } from '../../internal/errors/app-error.js';
@@ -21,33 +25,56 @@ export interface VerifiedAccess extends AccessSubject {
 const ID = /^\d{1,19}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The issuer every node of a deployment shares when GGSCALE_PUBLIC_URL is unset. */
+export const issuerOfNamespace = (namespace: string): string => `urn:ggscale:${namespace}`;
+
+export interface AccessTokenOptions {
+  /** A fixed issuer (GGSCALE_PUBLIC_URL), or where to read the deployment namespace the default derives from. */
+  issuer: string | { namespace(): Promise<string> };
+  ttlSeconds: number;
+}
+
 export class AccessTokens {
+  /** Known once read (at once for a fixed one). */
+  private issuer: string | undefined;
+
   constructor(
     private readonly keys: SigningKeyStore,
-    private readonly options: { issuer: string; ttlSeconds: number },
-  ) {}
+    private readonly options: AccessTokenOptions,
+  ) {
+    if (typeof options.issuer === 'string') this.issuer = options.issuer;
+  }
 
   get ttlSeconds(): number {
     return this.options.ttlSeconds;
   }
 
   /**
-   * Loads the signing keys. Call it BEFORE opening a transaction that signs: loading uses the operator path,
-   * and PGlite's single session cannot run it from inside another transaction.
+   * Loads the signing keys and the issuer. Call it BEFORE opening a transaction that signs: loading uses the
+   * operator path, and PGlite's single session cannot run it from inside another transaction.
    */
-  ready(): Promise<void> {
-    return this.keys.ensureLoaded();
+  async ready(): Promise<void> {
+    if (this.issuer === undefined) await this.loadIssuer();
+    await this.keys.ensureLoaded();
+  }
+
+  private async loadIssuer(): Promise<string> {
+    if (this.issuer !== undefined) return this.issuer;
+    const source = this.options.issuer as { namespace(): Promise<string> };
+    this.issuer = issuerOfNamespace(await source.namespace());
+    return this.issuer;
   }
 
   /** Signs with `kid` when given (a retried refresh), else with the current signing key. Needs ready(). */
   async sign(subject: AccessSubject, issuedAt: Date, kid?: string): Promise<{ token: string; kid: string; expiresAt: Date }> {
     const key = (kid && this.keys.verificationKey(kid)) || this.keys.signingKey();
+    if (this.issuer === undefined) throw new Error('AccessTokens.sign() needs ready() first (the issuer is not loaded)');
     const iat = Math.floor(issuedAt.getTime() / 1000);
     const exp = iat + this.options.ttlSeconds;
     const token = await new SignJWT({ tid: subject.tenantId, pid: subject.projectId, sid: subject.sessionId })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
       .setSubject(subject.playerId)
-      .setIssuer(this.options.issuer)
+      .setIssuer(this.issuer)
       .setAudience(`project:${subject.projectId}`)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
@@ -64,11 +91,12 @@ export class AccessTokens {
       throw unauthorized('The access token is malformed.');
     }
     if (typeof kid !== 'string') throw unauthorized('The access token has no key id.');
+    const issuer = this.issuer ?? (await this.loadIssuer());
     await this.keys.ensureLoaded();
     const key = this.keys.verificationKey(kid) ?? (await this.keys.refreshForUnknownKid(kid));
     if (!key) throw unauthorized('The access token was signed by an unknown key.');
     try {
-      const { payload } = await jwtVerify(token, key.publicKey, { issuer: this.options.issuer, algorithms: ['EdDSA'] });
+      const { payload } = await jwtVerify(token, key.publicKey, { issuer, algorithms: ['EdDSA'] });
       const { sub, tid, pid, sid, aud, exp } = payload as Record<string, unknown>;
       if (
         typeof sub !== 'string' || !ID.test(sub) ||

@@ -9,7 +9,10 @@ export interface LeaderboardsConfig {
   rebuildBatchSize: number;
   /** How long a node trusts its cached board settings (every write still checks the board is alive). */
   boardCacheMs: number;
-  /** Prefix of the Redis rank-index keys (several deployments may share one Redis). */
+  /**
+   * The root in front of the deployment namespace in the Redis rank-index keys. Deployments that share one
+   * Redis are kept apart by their namespaces already; tests give each run its own root.
+   */
   redisKeyPrefix: string;
   /** How long a request waits for another node's rebuild of a rank index before answering 503. */
   rebuildWaitMs: number;

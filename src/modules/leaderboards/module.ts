@@ -16,7 +16,8 @@ import { LeaderboardSweeper } from './sweeper.js';
 /** How long start-up waits for Redis before carrying on (ranks are 503 until it answers). */
 const REDIS_FIRST_CONNECT_MS = 1_000;
 
-export async function createRankIndex(config: Config, source: RankSource): Promise<RankIndex> {
+/** `namespace`: the deployment namespace the Redis index's keys carry (read on first use). */
+export async function createRankIndex(config: Config, source: RankSource, namespace: () => Promise<string>): Promise<RankIndex> {
   const options = config.leaderboards;
   if (config.cacheBackend === 'memory') return new MemoryRankIndex({ source, batchSize: options.rebuildBatchSize });
   // Imported only when used: a memory-only node never loads the Redis client for this.
@@ -25,6 +26,7 @@ export async function createRankIndex(config: Config, source: RankSource): Promi
     url: config.redisUrl,
     source,
     keyPrefix: options.redisKeyPrefix,
+    namespace,
     batchSize: options.rebuildBatchSize,
     waitMs: options.rebuildWaitMs,
   });
@@ -37,7 +39,7 @@ async function register(app: FastifyInstance, { deps, config, services }: Domain
   // The index reads each board period back from Postgres, inside that board's own tenant and project.
   const source: RankSource = (board, after, limit) =>
     records.scan({ tenantId: board.tenantId, projectId: board.projectId }, board.boardUid, board.period, after, limit);
-  const index = await createRankIndex(config, source);
+  const index = await createRankIndex(config, source, () => services.namespace.get());
   const service = new LeaderboardService(deps.db, index, deps.logger, config.leaderboards.boardCacheMs);
   const sweeper = new LeaderboardSweeper(deps.db, service, deps.logger, config.leaderboards.purgeIntervalMs);
   sweeper.start();

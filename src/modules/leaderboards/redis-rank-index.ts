@@ -1,7 +1,8 @@
 /**
  * The Redis rank index (CACHE_BACKEND=redis): one sorted set per board period, shared by every node, kept
- * by the Lua scripts of redis-rank-scripts.ts (one atomic round trip per operation). Keys are built from the
- * authenticated context and the board's surrogate uid: `{tenant}:project:lb:<uid>:<period>`.
+ * by the Lua scripts of redis-rank-scripts.ts (one atomic round trip per operation), which touch only the keys
+ * they are given. Keys are in the deployment's keyspace (src/internal/cache/keyspace.ts) and built from the
+ * authenticated context and the board's surrogate uid: `<root><namespace>:{tenant}:project:lb:<uid>:<period>`.
  *
  * A missing index (never built, evicted, deleted) answers "not built"; the first node to see that takes a
  * short lock, rebuilds from Postgres in batches and marks it built, while other nodes wait for the mark.
@@ -9,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { DEFAULT_ROOT, RedisKeyspace, checkRoot } from '../../internal/cache/keyspace.js';
 import { AppError, unavailable } from '../../internal/errors/app-error.js';
 import { boardKey, periodKey, type BoardPeriod, type RankIndex, type RankSource } from './rank-index.js';
 import { entryOfMember, memberOf, versionHex, type RankEntry, type RankedEntry } from './rank-key.js';
@@ -47,8 +49,10 @@ interface Scripts {
 export interface RedisRankIndexOptions {
   url: string;
   source: RankSource;
-  /** Prepended to every key (default 'ggscale:'; tests use a random one per run). */
+  /** The root in front of the namespace (default 'ggscale:'; tests use a random one per run). */
   keyPrefix?: string;
+  /** The deployment namespace, or where to read it (on first use: the database may not be open yet). */
+  namespace: string | (() => Promise<string>);
   batchSize?: number;
   /** How long the build lock lives without being renewed by a batch. */
   lockMs?: number;
@@ -61,7 +65,9 @@ const NOT_BUILT = -1;
 export class RedisRankIndex implements RankIndex {
   readonly kind = 'redis';
   private readonly client: Redis & Scripts;
-  private readonly prefix: string;
+  private readonly root: string;
+  /** Set by the first call (every operation goes through call(), which reads the namespace first). */
+  private keyspace: RedisKeyspace | undefined;
   private readonly batchSize: number;
   private readonly lockMs: number;
   private readonly waitMs: number;
@@ -74,7 +80,7 @@ export class RedisRankIndex implements RankIndex {
   private readonly missedWrites = new Map<string, BoardPeriod>();
 
   constructor(private readonly options: RedisRankIndexOptions) {
-    this.prefix = options.keyPrefix ?? 'ggscale:';
+    this.root = checkRoot(options.keyPrefix ?? DEFAULT_ROOT);
     this.batchSize = options.batchSize ?? 10_000;
     this.lockMs = options.lockMs ?? 30_000;
     this.waitMs = options.waitMs ?? 8_000;
@@ -121,9 +127,13 @@ export class RedisRankIndex implements RankIndex {
     });
   }
 
+  // Each operation builds its keys inside the function it hands to call(), which reads the namespace first.
+
   async upsert(board: BoardPeriod, entry: RankEntry): Promise<RankedEntry | null> {
-    const { z, h } = this.keys(board);
-    const reply = await this.write(board, () => this.client.lbUpsert(z, h, entry.playerId, memberOf(entry, board.descending)));
+    const reply = await this.write(board, () => {
+      const { z, h } = this.keys(board);
+      return this.client.lbUpsert(z, h, entry.playerId, memberOf(entry, board.descending));
+    });
     if (reply[0] === NOT_BUILT) {
       await this.build(board);
       return this.rankOf(board, entry.playerId);
@@ -132,40 +142,51 @@ export class RedisRankIndex implements RankIndex {
   }
 
   async remove(board: BoardPeriod, playerId: string, seq: bigint): Promise<void> {
-    const { z, h } = this.keys(board);
-    await this.write(board, () => this.client.lbRemove(z, h, playerId, versionHex(seq)));
+    await this.write(board, () => {
+      const { z, h } = this.keys(board);
+      return this.client.lbRemove(z, h, playerId, versionHex(seq));
+    });
   }
 
   async rankOf(board: BoardPeriod, playerId: string): Promise<RankedEntry | null> {
-    const { z, h } = this.keys(board);
-    return this.rankedOf(board, await this.built(board, () => this.client.lbRank(z, h, playerId)));
+    const reply = await this.built(board, () => {
+      const { z, h } = this.keys(board);
+      return this.client.lbRank(z, h, playerId);
+    });
+    return this.rankedOf(board, reply);
   }
 
   async page(board: BoardPeriod, after: RankEntry | null, limit: number): Promise<RankedEntry[]> {
-    const { z, h } = this.keys(board);
-    const reply = await this.built(board, () =>
-      after ? this.client.lbAfter(z, h, memberOf(after, board.descending), limit) : this.client.lbRange(z, h, 0, limit),
-    );
+    const reply = await this.built(board, () => {
+      const { z, h } = this.keys(board);
+      return after ? this.client.lbAfter(z, h, memberOf(after, board.descending), limit) : this.client.lbRange(z, h, 0, limit);
+    });
     return this.membersOf(board, reply);
   }
 
   async around(board: BoardPeriod, playerId: string, limit: number): Promise<RankedEntry[] | null> {
-    const { z, h } = this.keys(board);
-    const reply = await this.built(board, () => this.client.lbAround(z, h, playerId, limit));
+    const reply = await this.built(board, () => {
+      const { z, h } = this.keys(board);
+      return this.client.lbAround(z, h, playerId, limit);
+    });
     return reply[0] === 0 ? null : this.membersOf(board, reply);
   }
 
   async size(board: BoardPeriod): Promise<number> {
-    const { z, h } = this.keys(board);
-    const reply = await this.built(board, async () => [await this.client.lbSize(z, h)]);
+    const reply = await this.built(board, async () => {
+      const { z, h } = this.keys(board);
+      return [await this.client.lbSize(z, h)];
+    });
     return Number(reply[0]);
   }
 
   async dropBoard(tenantId: string, projectId: string, boardUid: string): Promise<void> {
-    const base = this.prefix + boardKey({ tenantId, projectId, boardUid });
-    const periods = await this.call(() => this.client.smembers(`${base}:periods`));
-    const keys = periods.flatMap((period) => [`${base}:${period}`, `${base}:${period}:v`]);
-    await this.call(() => this.client.del(`${base}:periods`, ...keys));
+    const base = () => this.space().key(boardKey({ tenantId, projectId, boardUid }));
+    const periods = await this.call(() => this.client.smembers(`${base()}:periods`));
+    await this.call(() => {
+      const keys = periods.flatMap((period) => [`${base()}:${period}`, `${base()}:${period}:v`]);
+      return this.client.del(`${base()}:periods`, ...keys);
+    });
   }
 
   async close(): Promise<void> {
@@ -174,8 +195,19 @@ export class RedisRankIndex implements RankIndex {
   }
 
   private keys(board: BoardPeriod) {
-    const z = this.prefix + periodKey(board);
-    return { z, h: `${z}:v`, lock: `${z}:build`, periods: `${this.prefix}${boardKey(board)}:periods` };
+    const space = this.space();
+    const z = space.key(periodKey(board));
+    return { z, h: `${z}:v`, lock: `${z}:build`, periods: space.key(`${boardKey(board)}:periods`) };
+  }
+
+  private space(): RedisKeyspace {
+    if (!this.keyspace) throw unavailable('The rank index is waiting for the deployment namespace; try again shortly.', 1);
+    return this.keyspace;
+  }
+
+  private async loadKeyspace(): Promise<void> {
+    const { namespace } = this.options;
+    this.keyspace ??= new RedisKeyspace(typeof namespace === 'string' ? namespace : await namespace(), this.root);
   }
 
   /** Runs a read script; when the index is not built, builds it (or waits for another node) and reads again. */
@@ -268,6 +300,7 @@ export class RedisRankIndex implements RankIndex {
   /** Redis failures are the documented 503 (the rank would otherwise be a guess). */
   private async call<T>(run: () => Promise<T>): Promise<T> {
     try {
+      if (!this.keyspace) await this.loadKeyspace();
       if (this.missedWrites.size > 0) await this.invalidateMissed();
       return await run();
     } catch (error) {

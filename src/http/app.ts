@@ -12,7 +12,7 @@ import type { Metrics } from '../internal/telemetry/metrics.js';
 import { createValidatorCompiler } from './validation.js';
 import { lazySerializerFactory } from './lazy-compile.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
-import { enterRequestDeadline, serverTimeouts } from './deadline.js';
+import { installRequestDeadline, serverTimeouts } from './deadline.js';
 import { refuseUnstorableText } from './storable-text.js';
 import { clientErrorHandler, missingHost, refuseConnect, refuseExpectation } from './client-errors.js';
 import { closeUnusedUpgrade } from './unused-upgrade.js';
@@ -52,7 +52,6 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     bodyLimit: config.bodyLimitBytes,
     // Deadlines (./deadline.ts): the whole request within REQUEST_TIMEOUT_MS, its head and body as well.
     requestTimeout: config.requestTimeoutMs,
-    handlerTimeout: config.requestTimeoutMs,
     // While closing, new requests get our own 503 problem (the onRequest hook below), not Fastify's bare JSON.
     return503OnClosing: false,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },
@@ -97,7 +96,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     }
     done(missingHost(request));
   });
-  enterRequestDeadline(app);
+  installRequestDeadline(app, config.requestTimeoutMs);
 
   // One log line and one histogram sample per request, by route template (never the raw URL: it may carry
   // a ?token=).

@@ -2,14 +2,25 @@
  * Every request's deadline (REQUEST_TIMEOUT_MS). Three bounds together mean no request outlives it:
  * - Node's own header and request timeouts (serverTimeouts below) close a client that sends its head or body
  *   too slowly, with a 408 problem written by clientErrorHandler;
- * - Fastify's handlerTimeout answers 503 + Retry-After when the handling is still running (handlerTimedOut
- *   maps it; a body still arriving at that moment is the client's slowness, answered 408);
- * - the request's abort signal is made the ambient deadline (src/internal/deadline.ts) for everything the
- *   handler starts, so the database stops waiting, cancels the statement and rolls the transaction back.
+ * - a timer per request answers 503 + Retry-After when the handling is still running at the deadline (408 if
+ *   the body is still arriving: then the client is the slow one);
+ * - the request's deadline signal is made the ambient deadline (src/internal/deadline.ts) for everything the
+ *   request starts, so the database stops waiting, cancels the statement and rolls the transaction back.
+ *
+ * Not Fastify's handlerTimeout: it aborts its signal and clears its timer on the request stream's 'close',
+ * which Node emits as soon as a body has been read, so every request with a body lost its deadline (and the
+ * database saw an aborted signal at once).
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { withDeadline } from '../internal/deadline.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { deadlineExceeded, withDeadline } from '../internal/deadline.js';
 import { sendProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Aborted when REQUEST_TIMEOUT_MS passes, or when the client goes away before its answer. */
+    deadline: AbortSignal | null;
+  }
+}
 
 /** Node's HTTP server options for the slow-client bounds. */
 export function serverTimeouts(requestTimeoutMs: number): { headersTimeout: number; connectionsCheckingInterval: number } {
@@ -22,22 +33,42 @@ export function serverTimeouts(requestTimeoutMs: number): { headersTimeout: numb
 }
 
 /**
- * Runs the rest of each request's lifecycle under its signal. Twice: from onRequest (credential lookups,
- * bodiless requests), and again from preHandler, because a body arrives through the socket's own callbacks,
- * which do not carry the context entered before it.
+ * Starts each request's deadline and runs the rest of its lifecycle under it. Entered twice: from onRequest
+ * (credential lookups, bodiless requests), and again from preHandler, because a body arrives through the
+ * socket's own callbacks, which do not carry the context entered before it.
  */
-export function enterRequestDeadline(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => withDeadline(request.signal, done));
-  app.addHook('preHandler', (request, _reply, done) => withDeadline(request.signal, done));
+export function installRequestDeadline(app: FastifyInstance, timeoutMs: number): void {
+  app.decorateRequest('deadline', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const controller = new AbortController();
+    const timer = setTimeout(expire, timeoutMs, request, reply, controller);
+    reply.raw.once('close', () => {
+      clearTimeout(timer);
+      // The client went away before its answer: the work it started is for nobody.
+      if (!reply.raw.writableFinished && !controller.signal.aborted) controller.abort(deadlineExceeded());
+    });
+    request.deadline = controller.signal;
+    withDeadline(controller.signal, done);
+  });
+  app.addHook('preHandler', (request, _reply, done) => (request.deadline ? withDeadline(request.deadline, done) : done()));
 }
 
-/** The answer for Fastify's handler timeout, or undefined for any other error. */
-export function handlerTimedOut(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-  if (error.code !== 'FST_ERR_HANDLER_TIMEOUT') return undefined;
+function expire(request: FastifyRequest, reply: FastifyReply, controller: AbortController): void {
+  controller.abort(deadlineExceeded());
+  // Upgraded (WebSocket) requests were hijacked and live on; nothing to answer for them.
+  if ((request.raw as { upgrade?: boolean }).upgrade === true) return;
+  if (reply.sent || reply.raw.headersSent) {
+    // An answer that started but cannot finish in time (a client reading a download too slowly).
+    if (!reply.raw.writableEnded) reply.raw.destroy();
+    return;
+  }
   if (!request.raw.complete) {
     // Still waiting for the body: the client is too slow, and the connection cannot be reused mid-body.
     reply.header('connection', 'close');
-    return sendProblem(request, reply, 'request-timeout', 408, 'The request body did not arrive in time.');
+    void sendProblem(request, reply, 'request-timeout', 408, 'The request body did not arrive in time.');
+  } else {
+    void sendProblem(request, reply, 'unavailable', 503, 'The request could not be completed in time; try again shortly.', 1);
   }
-  return sendProblem(request, reply, 'unavailable', 503, 'The request could not be completed in time; try again shortly.', 1);
+  // The handler may still finish later: its answer is dropped quietly rather than logged as a double reply.
+  reply.hijack();
 }

@@ -6,9 +6,14 @@ import { Type } from '@sinclair/typebox';
 import { AppError, titleOfSlug, type ProblemSlug } from '../internal/errors/app-error.js';
 import { isDatabaseUnavailable, toUnavailable } from '../internal/db/errors.js';
 import { closeUnusedUpgrade } from './unused-upgrade.js';
-import { handlerTimedOut } from './deadline.js';
+import { indexRouteMethods } from './route-methods.js';
 
 export const PROBLEM_BASE = 'https://ggscale.dev/problems/';
+
+/** What every 401 says about how to authenticate (RFC 9110 §11.6.1: a 401 carries WWW-Authenticate). */
+export const BEARER_CHALLENGE = 'Bearer realm="ggscale"';
+/** The challenge when a credential was presented and refused (RFC 6750 §3.1). */
+export const INVALID_TOKEN_CHALLENGE = `${BEARER_CHALLENGE}, error="invalid_token"`;
 
 export const ProblemSchema = Type.Object(
   {
@@ -47,6 +52,7 @@ export function sendProblem(
   reply.header('x-request-id', request.id);
   reply.header('x-content-type-options', 'nosniff');
   closeUnusedUpgrade(request, reply);
+  if (status === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', BEARER_CHALLENGE);
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return reply
     .code(status)
@@ -66,18 +72,26 @@ function describeValidation(error: FastifyError): string {
   return `${path} ${first.message ?? 'is invalid'}.`;
 }
 
+/** Call before any route is added: the not-found handler learns every route's path and methods. */
 export function installProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 'not-found', 404, `No route for ${request.method} ${request.routeOptions.url ?? 'this path'}.`),
-  );
+  const routes = indexRouteMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = routes.allowed(request.url);
+    if (allowed === undefined) {
+      return sendProblem(request, reply, 'not-found', 404, `No route for ${request.method} ${request.routeOptions.url ?? 'this path'}.`);
+    }
+    // A known path: 405 with what it serves (RFC 9110 §15.5.6); a plain OPTIONS (not a CORS preflight, which
+    // the CORS hook answers) is told the same with a 204.
+    reply.header('allow', allowed.join(', '));
+    if (request.method === 'OPTIONS') return reply.code(204).send();
+    return sendProblem(request, reply, 'method-not-allowed', 405, `${request.method} is not served here; this path serves ${allowed.join(', ')}.`);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       return sendProblem(request, reply, error.slug, error.status, error.message, error.retryAfterSeconds);
     }
     if (error.validation) return sendProblem(request, reply, 'validation', 400, describeValidation(error));
-    const timedOut = handlerTimedOut(error, request, reply);
-    if (timedOut) return timedOut;
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
       const mapped = toUnavailable(error);

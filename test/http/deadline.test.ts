@@ -40,6 +40,10 @@ for (const kind of databaseKinds()) {
             return { committed: true };
           });
           app.get('/test/fast', async () => ({ ok: true }));
+          app.post('/test/body-then-database', async (request) => {
+            const rows = await database.db.tenantQuery({ tenantId: '1' }, 'select $1::text as echoed', [JSON.stringify(request.body)]);
+            return rows[0];
+          });
         },
       });
       url = await test.app.listen({ port: 0, host: '127.0.0.1' });
@@ -60,6 +64,24 @@ for (const kind of databaseKinds()) {
       const body = (await res.json()) as { type: string; request_id: string };
       assert.equal(body.type, 'https://ggscale.dev/problems/unavailable');
       assert.ok(elapsed < ANSWERED_WITHIN_MS, `answered after ${Math.round(elapsed)} ms`);
+    });
+
+    it('keeps the deadline for requests with a body (they reach the database, and time out too)', async () => {
+      const ok = await fetch(`${url}/test/body-then-database`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 1 }),
+      });
+      assert.equal(ok.status, 200, await ok.text());
+      const started = performance.now();
+      const late = await fetch(`${url}/test/never`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 1 }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      assert.equal(late.status, 503);
+      assert.ok(performance.now() - started < ANSWERED_WITHIN_MS);
     });
 
     it('rolls back a transaction still running at the deadline', async () => {

@@ -52,7 +52,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; 
       const cache = deps.cache.health();
       let database = 'ok';
       try {
-        const deadline = AbortSignal.any([request.signal, AbortSignal.timeout(Math.min(READINESS_DEADLINE_MS, config.requestTimeoutMs))]);
+        const deadline = AbortSignal.any([request.deadline ?? request.signal, AbortSignal.timeout(Math.min(READINESS_DEADLINE_MS, config.requestTimeoutMs))]);
         await withDeadline(deadline, async () => {
           await deps.db.ping();
           migrated ||= await isMigrated(deps.db, deps.migrations);

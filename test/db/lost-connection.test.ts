@@ -9,23 +9,24 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
+import type { Database } from '../../src/internal/db/database.js';
 import { isDatabaseUnavailable } from '../../src/internal/db/errors.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
+import { openTestPostgres, testDriver } from '../support/db.js';
 import { OwnPostgres } from '../support/services.js';
 import { eventually } from '../support/tenancy.js';
 
-describe('a connection lost in the middle of a transaction (own PostgreSQL)', () => {
+describe(`a connection lost in the middle of a transaction (own PostgreSQL, ${testDriver()})`, () => {
   let pg: OwnPostgres;
-  let db: PostgresDatabase;
+  let db: Database;
   let admin: postgres.Sql;
   const scope = { tenantId: '0' };
 
   before(async () => {
     pg = await OwnPostgres.create();
     // One connection: the lost one is the one the next transaction gets.
-    db = await PostgresDatabase.open({ url: pg.url, poolSize: 1, statementTimeoutMs: 10_000 });
+    db = await openTestPostgres({ url: pg.url, poolSize: 1, statementTimeoutMs: 10_000 });
     await migrateUp(db, await loadMigrations(migrationsDir));
     admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
   });

@@ -1,5 +1,8 @@
 /**
- * Test databases. PGlite always; real PostgreSQL too when DATABASE_URL is set (as CI sets it).
+ * Test databases. PGlite always; real PostgreSQL too when DATABASE_URL is set (as CI sets it), through the
+ * client DATABASE_DRIVER names (`wire`, the default, or `postgres.js`; scripts/test.mjs runs the PostgreSQL
+ * suites once more on the other one). GGSCALE_TEST_DATABASE_KINDS (comma-separated: pglite, postgres) narrows
+ * databaseKinds() (that second run skips PGlite, which the first already covered).
  * scripts/test.mjs migrates one template per run (a PGlite dump file and a PostgreSQL template database)
  * so each test file gets a fresh, migrated copy in well under a second instead of re-running initdb.
  */
@@ -8,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { Database } from '../../src/internal/db/database.js';
 import { PgliteDatabase, type PgliteOptions } from '../../src/internal/db/pglite.js';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
+import type { DatabaseDriver } from '../../src/internal/config/config.js';
+import { openPostgres, type PostgresDriverDatabase } from '../../src/internal/db/open.js';
+import type { PostgresJsOptions } from '../../src/internal/db/postgres-js.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 
@@ -26,6 +31,20 @@ export interface TestDatabaseKind {
 
 const STATEMENT_TIMEOUT_MS = 10_000;
 
+export const POSTGRES_DRIVERS: readonly DatabaseDriver[] = ['wire', 'postgres.js'];
+
+/** The PostgreSQL client the suites run on: DATABASE_DRIVER, as the server reads it. */
+export function testDriver(): DatabaseDriver {
+  const named = process.env.DATABASE_DRIVER?.trim() || 'wire';
+  if (!(POSTGRES_DRIVERS as readonly string[]).includes(named)) throw new Error(`DATABASE_DRIVER: must be one of ${POSTGRES_DRIVERS.join(', ')}, got "${named}"`);
+  return named as DatabaseDriver;
+}
+
+/** A PostgreSQL database opened through the chosen client (testDriver() unless named). */
+export function openTestPostgres(options: PostgresJsOptions, driver: DatabaseDriver = testDriver()): Promise<PostgresDriverDatabase> {
+  return openPostgres(driver, options);
+}
+
 /** `options`: extra driver options (e.g. a short maintenanceIntervalMs). */
 export async function createPglite(options: Partial<PgliteOptions> = {}): Promise<TestDatabase> {
   const template = process.env.GGSCALE_TEST_PGLITE_TEMPLATE;
@@ -42,7 +61,7 @@ function withDatabase(url: string, name: string): string {
   return parsed.toString();
 }
 
-export async function createPostgres(baseUrl: string): Promise<TestDatabase> {
+export async function createPostgres(baseUrl: string, driver: DatabaseDriver = testDriver()): Promise<TestDatabase> {
   const name = `ggscale_t_${randomBytes(6).toString('hex')}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => undefined });
   const template = process.env.GGSCALE_TEST_PG_TEMPLATE;
@@ -61,7 +80,7 @@ export async function createPostgres(baseUrl: string): Promise<TestDatabase> {
     await admin.end();
   }
   const url = withDatabase(baseUrl, name);
-  const db = await PostgresDatabase.open({ url, poolSize: 8, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+  const db = await openTestPostgres({ url, poolSize: 8, statementTimeoutMs: STATEMENT_TIMEOUT_MS }, driver);
   if (!template) await migrateUp(db, await loadMigrations(migrationsDir));
   return {
     db,
@@ -83,5 +102,6 @@ export function databaseKinds(): TestDatabaseKind[] {
   const kinds: TestDatabaseKind[] = [{ name: 'pglite', create: createPglite }];
   const url = process.env.DATABASE_URL;
   if (url) kinds.push({ name: 'postgres', create: () => createPostgres(url) });
-  return kinds;
+  const only = process.env.GGSCALE_TEST_DATABASE_KINDS?.split(',').map((name) => name.trim());
+  return only ? kinds.filter((kind) => only.includes(kind.name)) : kinds;
 }

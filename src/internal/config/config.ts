@@ -14,6 +14,8 @@ import { loadStorageConfig, type StorageConfig } from '../../modules/storage/con
 // @domain-config-imports
 
 export type CacheBackendKind = 'memory' | 'redis';
+/** The PostgreSQL client: ours (wire-protocol, the default) or the postgres.js library. */
+export type DatabaseDriver = 'wire' | 'postgres.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -23,6 +25,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The owner role's URL, used for migrations and the operator path; defaults to databaseUrl. */
   databaseMigrationUrl: string | undefined;
+  /** Which client talks to PostgreSQL (DATABASE_DRIVER); the embedded database ignores it. */
+  databaseDriver: DatabaseDriver;
   dataDir: string;
   cacheBackend: CacheBackendKind;
   redisUrl: string;
@@ -70,7 +74,7 @@ export interface AuthConfig {
   keyPublishLeadSeconds: number;
 }
 
-/** Defaults of API.md "Limits"; each can be overridden per project through the operator API. */
+/** Default request budgets and connection caps; a project may override each (docs/api/rate-limits.md). */
 export interface LimitsConfig {
   perPlayerPerMin: number;
   perSecretKeyPerMin: number;
@@ -124,6 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: text(env, 'HOST') ?? '0.0.0.0',
     databaseUrl,
     databaseMigrationUrl: url(env, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']) ?? databaseUrl,
+    databaseDriver: oneOf(env, 'DATABASE_DRIVER', ['wire', 'postgres.js'] as const, 'wire'),
     dataDir: resolve(text(env, 'GGSCALE_DATA_DIR') ?? './data'),
     cacheBackend,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',

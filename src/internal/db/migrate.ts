@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Database } from './database.js';
 import { PgliteDatabase } from './pglite.js';
 import { PostgresDatabase } from './postgres.js';
+import { PostgresJsDatabase } from './postgres-js.js';
 
 export interface Migration {
   version: number;
@@ -57,7 +58,8 @@ async function withMigrationSession<T>(db: Database, fn: (session: MigrationSess
       },
     });
   }
-  if (db instanceof PostgresDatabase) {
+  // Both PostgreSQL drivers migrate through the owner's postgres.js connection.
+  if (db instanceof PostgresDatabase || db instanceof PostgresJsDatabase) {
     const conn = await db.ownerSql.reserve();
     try {
       await conn.unsafe('select pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);

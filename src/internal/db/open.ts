@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/config.js';
+import type { Sql } from 'postgres';
+import type { Config, DatabaseDriver } from '../config/config.js';
 import type { Database } from './database.js';
 import { DEFAULT_MAINTENANCE_INTERVAL_MS } from './maintenance-schedule.js';
+import type { PostgresJsOptions } from './postgres-js.js';
 
 export interface OpenOptions {
   onOperator?: (action: string) => void;
@@ -10,11 +12,31 @@ export interface OpenOptions {
   onMaintenance?: (message: string) => void;
 }
 
+/** What both PostgreSQL drivers offer besides the Database contract. */
+export interface PostgresDriverDatabase extends Database {
+  /** The owner connection (postgres.js), for the migrator. */
+  readonly ownerSql: Sql;
+  /** Analyzes the tables whose planner statistics are stale. */
+  refreshStatistics(): Promise<void>;
+}
+
+/**
+ * Real PostgreSQL through the chosen client: `wire`, our own (postgres.ts), or `postgres.js` (postgres-js.ts).
+ * Options the wire driver does not take (maxWaiting, acquireTimeoutMs) only reach postgres.js.
+ */
+export async function openPostgres(driver: DatabaseDriver, options: PostgresJsOptions): Promise<PostgresDriverDatabase> {
+  if (driver === 'postgres.js') {
+    const { PostgresJsDatabase } = await import('./postgres-js.js');
+    return PostgresJsDatabase.open(options);
+  }
+  const { PostgresDatabase } = await import('./postgres.js');
+  return PostgresDatabase.open(options);
+}
+
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in the data folder. */
 export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
   if (config.databaseUrl) {
-    const { PostgresDatabase } = await import('./postgres.js');
-    return PostgresDatabase.open({
+    return openPostgres(config.databaseDriver, {
       url: config.databaseUrl,
       ...(config.databaseMigrationUrl ? { operatorUrl: config.databaseMigrationUrl } : {}),
       poolSize: config.dbPoolSize,

@@ -15,7 +15,7 @@ import {
   type SqlParam,
   type TenantScope,
 } from './database.js';
-import { MaintenanceSchedule } from './maintenance-schedule.js';
+import { PlannerStatistics } from './planner-statistics.js';
 import { currentDeadline } from '../deadline.js';
 import { ConnectionPool, type Lease } from './postgres-pool.js';
 import { PgConnection } from './wire/connection.js';
@@ -37,17 +37,6 @@ export interface PostgresOptions {
   onMaintenance?: (message: string) => void;
 }
 
-/**
- * The owner's tables whose rows changed past autovacuum's analyze threshold (50 + 10% of the table) since
- * their last ANALYZE, or that were never analyzed. Without statistics the planner cannot tell apart the
- * indexes that share the (tenant_id, project_id) prefix: a refresh-token lookup then read every session and
- * token of its project (test/auth/refresh-lookup.test.ts), and the soak's refreshes slowed to 300 ms.
- */
-const STALE_STATISTICS_SQL = `select format('%I.%I', t.schemaname, t.relname) as name
-  from pg_stat_user_tables t join pg_class c on c.oid = t.relid
- where pg_has_role(c.relowner, 'USAGE')
-   and (t.n_mod_since_analyze > 50 + 0.1 * t.n_live_tup or (t.last_analyze is null and t.last_autoanalyze is null and t.n_live_tup > 0))`;
-
 const CONNECT_TIMEOUT_MS = 5_000;
 const IDLE_TIMEOUT_MS = 60_000;
 
@@ -65,7 +54,8 @@ export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   private inUse = 0;
   private waiting = 0;
-  private maintenance: MaintenanceSchedule | undefined;
+  /** Planner statistics where autovacuum is off (planner-statistics.ts, shared with the postgres.js driver). */
+  private readonly maintenance = new PlannerStatistics((text) => this.onOwnerConnection((conn) => conn.query(text)));
   private closing = false;
 
   private constructor(
@@ -101,16 +91,12 @@ export class PostgresDatabase implements Database {
   }
 
   private async keepStatisticsIfAutovacuumIsOff(intervalMs: number): Promise<void> {
-    const [setting] = await this.onOwnerConnection((conn) => conn.query<{ autovacuum: string }>('show autovacuum')).catch(() => []);
-    if (setting?.autovacuum !== 'off' || this.closing) return;
-    this.options.onMaintenance?.('PostgreSQL runs with autovacuum = off: ggscale analyzes its own tables when their rows change (dead rows are left to your VACUUM schedule)');
-    this.maintenance = new MaintenanceSchedule(() => this.refreshStatistics(), intervalMs);
+    await this.maintenance.startIfAutovacuumIsOff(intervalMs, this.options.onMaintenance);
   }
 
   /** One ANALYZE per stale table, each on its own hold of an owner connection. */
   async refreshStatistics(): Promise<void> {
-    const stale = await this.onOwnerConnection((conn) => conn.query<{ name: string }>(STALE_STATISTICS_SQL));
-    for (const table of stale) await this.onOwnerConnection((conn) => conn.query(`analyze ${table.name}`));
+    await this.maintenance.refresh();
   }
 
   /** A statement of its own on the owner's pool: no transaction, and not an operator action (nothing logged). */

@@ -5,10 +5,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, forbidden, unauthorized } from '../internal/errors/app-error.js';
 import { documentAuth } from './openapi.js';
+import { INVALID_TOKEN_CHALLENGE } from './problem.js';
 import type { AuthContext, CredentialKind } from '../modules/auth/context.js';
 import type { CredentialResolver } from '../modules/auth/credential-resolver.js';
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+// The scheme is case-insensitive (RFC 9110 §11.1) and followed by one or more spaces (RFC 6750 §2.1).
+const BEARER = /^bearer +([\x21-\x7e]{1,4096})$/i;
 
 export function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -47,7 +49,11 @@ export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): voi
     try {
       auth = await options.resolver.resolve(credential);
     } catch (error) {
-      if (error instanceof AppError && error.slug === 'unauthorized') await budgets.credentialFailed(request);
+      if (error instanceof AppError && error.slug === 'unauthorized') {
+        // A credential was presented and refused (RFC 6750 §3.1); a missing one gets the bare challenge.
+        reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE);
+        await budgets.credentialFailed(request);
+      }
       throw error;
     }
     await admit(request, reply, auth);

@@ -26,7 +26,7 @@ function classify(code: string | undefined): { slug: ProblemSlug; detail: string
 }
 
 /** Writes a problem answer straight onto a socket that never became a Fastify request, then closes it. */
-function answerOnSocket(socket: Duplex, slug: ProblemSlug, detail: string, requestId: string, error?: Error): void {
+function answerOnSocket(socket: Duplex, slug: ProblemSlug, detail: string, requestId: string, error?: Error, headers: string[] = []): void {
   const status = statusOfSlug[slug];
   const body = JSON.stringify({ type: PROBLEM_BASE + slug, title: titleOfSlug(slug), status, detail, request_id: requestId });
   if (socket.writable) {
@@ -36,6 +36,7 @@ function answerOnSocket(socket: Duplex, slug: ProblemSlug, detail: string, reque
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Request-Id: ${requestId}\r\n` +
         'X-Content-Type-Options: nosniff\r\n' +
+        headers.map((header) => `${header}\r\n`).join('') +
         'Connection: close\r\n\r\n' +
         body,
     );
@@ -50,9 +51,12 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   answerOnSocket(socket, slug, detail, randomUUID(), error);
 }
 
-/** A server 'connect' listener: without one Node drops a CONNECT without a word; ggscale is no proxy. */
+/**
+ * A server 'connect' listener: without one Node drops a CONNECT without a word. ggscale is no proxy: no
+ * method applies to a CONNECT target, which a 405's (required) Allow says by being empty (RFC 9110 §10.2.1).
+ */
 export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
-  answerOnSocket(socket, 'method-not-allowed', 'CONNECT is not supported.', requestIdOf(request));
+  answerOnSocket(socket, 'method-not-allowed', 'CONNECT is not supported.', requestIdOf(request), undefined, ['Allow: ']);
 }
 
 /**

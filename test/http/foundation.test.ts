@@ -49,7 +49,8 @@ describe('HTTP skeleton', () => {
 
   it('every unknown route is a 404 problem with the request id', async () => {
     assertProblem(await t.app.inject({ method: 'GET', url: '/v1/nope' }), 404, 'not-found');
-    assertProblem(await t.app.inject({ method: 'DELETE', url: '/v1/healthz' }), 404, 'not-found');
+    // A known path with a method it does not serve is a 405 (test/http/http-conventions.test.ts).
+    assertProblem(await t.app.inject({ method: 'DELETE', url: '/v1/healthz' }), 405, 'method-not-allowed');
   });
 
   it('answers a URL that cannot be decoded with a 400 problem', async () => {

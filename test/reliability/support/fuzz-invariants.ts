@@ -1,12 +1,16 @@
 /**
  * What must hold for every answer, whatever was sent (docs/api/conventions.md): no 5xx but a documented 503,
- * every 4xx (and that 503) RFC 9457 problem JSON with the request id, an answer within the request timeout,
- * and nothing written onto Object.prototype (the fuzzer runs in the server's own process).
+ * every 4xx (and that 503) RFC 9457 problem JSON with the request id, a 401 that says how to authenticate
+ * (WWW-Authenticate), a 405 that says what is allowed (Allow), an answer within the request timeout, and
+ * nothing written onto Object.prototype (the fuzzer runs in the server's own process).
  */
 import { PROBLEM_BASE } from '../../../src/http/problem.js';
 
 /** Operations that may answer 503 (docs/api/conventions.md): no Ready game server; a full password-hash queue. */
 export const DOCUMENTED_503 = new Set(['createAllocation', 'signup', 'login', 'changePassword', 'linkEmail']);
+
+const METHOD = '(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)';
+const ALLOW = new RegExp(`^(${METHOD}(, ${METHOD})*)?$`);
 
 export interface Answer {
   status: number;
@@ -29,6 +33,14 @@ export function checkAnswer(operation: string, answer: Answer, timeoutMs: number
   if (answer.ms >= timeoutMs) fail(answer, `no answer within the request timeout (${timeoutMs} ms)`);
   if (answer.status >= 500 && !(answer.status === 503 && DOCUMENTED_503.has(operation))) fail(answer, `a ${answer.status} that the API does not document`);
   if (answer.status === 503 && answer.headers['retry-after'] === undefined) fail(answer, 'a 503 without Retry-After');
+  // RFC 9110 §15.5.2 and RFC 6750 §3: the bearer challenge, with invalid_token when a credential was refused.
+  if (answer.status === 401 && !/^Bearer realm="ggscale"(, error="invalid_token")?$/.test(String(answer.headers['www-authenticate'] ?? ''))) {
+    fail(answer, 'a 401 without WWW-Authenticate: Bearer realm="ggscale"');
+  }
+  // RFC 9110 §15.5.6: a 405 lists the methods the target serves (empty where none does, e.g. a CONNECT target).
+  if (answer.status === 405 && !ALLOW.test(String(answer.headers.allow ?? '-'))) {
+    fail(answer, `a 405 whose Allow header is missing or malformed: ${String(answer.headers.allow)}`);
+  }
   if (answer.status >= 400) checkProblem(answer, bodiless);
   if (Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')) fail(answer, 'Object.prototype was polluted');
 }

@@ -120,14 +120,15 @@ export class OwnPostgres {
   /**
    * initdb into a fresh temp folder and start it (about a second). `password`: TCP logins need it, by
    * SCRAM-SHA-256 (the Unix socket stays trusted); `tls`: the server also accepts TLS, with a self-signed
-   * certificate made here.
+   * certificate made here: for CN=localhost and no subjectAltName, or with the given subjectAltName (e.g.
+   * 'IP:127.0.0.1') and a CN that names no host (TLS clients fall back to the CN when no DNS name is listed).
    */
-  static async create(options: { password?: string; tls?: boolean } = {}): Promise<OwnPostgres> {
+  static async create(options: { password?: string; tls?: boolean | { subjectAltName: string } } = {}): Promise<OwnPostgres> {
     const binDir = postgresBinDir();
     const user = postgresUser();
     const dir = mkdtempSync(join(tmpdir(), 'ggscale-pg-'));
     if (user) chownSync(dir, user.uid, user.gid);
-    const pg = new OwnPostgres(dir, binDir, user !== undefined, await freePort(), options.tls === true);
+    const pg = new OwnPostgres(dir, binDir, user !== undefined, await freePort(), options.tls !== undefined && options.tls !== false);
     live.add(pg);
     try {
       const auth = ['-A', 'trust'];
@@ -139,7 +140,8 @@ export class OwnPostgres {
       }
       await pg.tool('initdb', ['-D', pg.dataDir, '-U', 'postgres', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync']);
       if (options.tls) {
-        await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], {
+        const names = typeof options.tls === 'object' ? ['-subj', '/CN=ggscale test server', '-addext', `subjectAltName=${options.tls.subjectAltName}`] : ['-subj', '/CN=localhost'];
+        await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', ...names, '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], {
           timeout: 60_000,
         });
         for (const file of ['server.key', 'server.crt']) {

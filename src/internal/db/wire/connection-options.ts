@@ -4,7 +4,8 @@
  * sslmode and sslrootcert as libpq reads them.
  */
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type ConnectionOptions as TlsOptions } from 'node:tls';
 
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly SslMode[] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -47,14 +48,19 @@ export function parseConnectionUrl(url: string, parameters: Record<string, strin
   };
 }
 
-/** TLS settings for a mode that uses TLS; libpq's meanings: require encrypts only, verify-* check the certificate. */
+/**
+ * TLS settings for a mode that uses TLS; libpq's meanings: require encrypts only, verify-ca checks the chain,
+ * verify-full the chain and that the certificate names the host of the URL. That host is the one checked,
+ * an IP address included (against the certificate's IP subjectAltNames): over a socket of our own, Node would
+ * otherwise check the servername, and with none (an IP address gets no SNI, RFC 6066) it checks "localhost".
+ */
 export function tlsOptions(target: ConnectionTarget): TlsOptions {
   const verify = target.sslMode === 'verify-ca' || target.sslMode === 'verify-full';
   return {
-    servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
+    host: target.host,
+    servername: isIP(target.host) === 0 ? target.host : undefined,
     rejectUnauthorized: verify,
     ...(target.sslRootCert ? { ca: readFileSync(target.sslRootCert) } : {}),
-    // verify-ca checks the chain but not that the certificate names this host.
-    ...(target.sslMode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+    checkServerIdentity: target.sslMode === 'verify-full' ? (_servername, certificate) => checkServerIdentity(target.host, certificate) : () => undefined,
   };
 }

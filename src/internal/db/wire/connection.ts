@@ -8,32 +8,34 @@
  * once. Measured here at 32 callers on 10 connections: about 24k tenant reads/s at 25 µs of Node CPU each,
  * against 9k/s at 110 µs through postgres.js.
  *
- * Statements are prepared once per connection (named, described once: the row description is cached and
- * each later execution is Bind + Execute). Every value travels in text format (see values.ts).
+ * Statements are prepared once per connection (statements.ts). Every value travels in text format (see
+ * values.ts). The transaction status of each ReadyForQuery is kept (the pool reuses only an idle connection),
+ * and a unit that is abandoned (its caller's signal aborted, or no answer within unitTimeoutMs) is cancelled
+ * server-side and its connection closed, which also makes the server roll its transaction back.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import { deadlineExceeded } from '../../deadline.js';
 import type { Row, SqlParam } from '../database.js';
-import { md5Password, ScramClient } from './auth.js';
-import { tlsOptions, type ConnectionTarget } from './connection-options.js';
-import { FrameWriter } from './frames.js';
-import { PostgresServerError, socketClosedError } from './server-error.js';
-import { declaredType, encodeParam, parserFor, type ValueParser } from './values.js';
+import { StartupExchange } from './auth.js';
+import type { ConnectionTarget } from './connection-options.js';
+import { FrameWriter, MAX_PARAMETERS } from './frames.js';
+import { copyUnsupportedError, PostgresServerError, socketClosedError, tooManyParametersError, unitTimedOutError } from './server-error.js';
+import { MessageReader } from './reader.js';
+import { readColumns, readRow, StatementCache, type Preparation, type Statement } from './statements.js';
+import { openTransport, sendCancelRequest, type BackendKey } from './transport.js';
+import { encodeParam } from './values.js';
 
-/** Past this many prepared statements on one connection, the oldest is closed (ggscale has about a hundred). */
-const MAX_PREPARED = 500;
-const KEEPALIVE_DELAY_MS = 60_000;
+/** ReadyForQuery's status: idle, in a transaction block, in a failed transaction block. */
+export type TransactionStatus = 'I' | 'T' | 'E';
+export type StatementList = readonly (readonly [string, readonly SqlParam[]])[];
 
-interface Column {
-  name: string;
-  parse: ValueParser;
-}
-
-interface Statement {
-  name: string;
-  /** Known once the server has described the statement; [] when it returns no rows. */
-  columns: Column[] | undefined;
-}
+/**
+ * SQLSTATEs that mean the cached statement no longer matches the server: 0A000 "cached plan must not change
+ * result type" (a column added or altered since it was prepared, as in a rolling deploy) and 26000 "prepared
+ * statement does not exist" (DEALLOCATE, DISCARD ALL).
+ */
+const STALE_STATEMENT_CODES = new Set(['0A000', '26000']);
+const DEFAULT_CANCEL_TIMEOUT_MS = 2_000;
 
 interface Step {
   statement: Statement;
@@ -41,21 +43,35 @@ interface Step {
 }
 
 /** Messages up to and including one Sync, and the caller waiting for their results. */
-interface Unit {
+interface Unit extends Preparation {
+  statements: StatementList;
   steps: Step[];
   /** The step whose results arrive now. */
   current: number;
-  /** Statements this unit prepares (so a failure can forget the ones the server never prepared). */
-  prepared: Statement[];
   error: Error | undefined;
+  /** The step the error belongs to. */
+  failedStep: number;
+  retried: boolean;
+  /** performance.now() by which the server must have answered (unitTimeoutMs), else Infinity. */
+  deadline: number;
   resolve: (results: Row[][]) => void;
   reject: (error: Error) => void;
+  /** Stops listening to the caller's signal. */
+  detach: (() => void) | undefined;
 }
 
 export interface ConnectOptions {
   connectTimeoutMs: number;
   /** Called once, when the connection is closed for whatever reason (error, server shutdown, end()). */
   onClose: () => void;
+  /**
+   * Backstop for callers without a deadline of their own: a unit the server has not answered within this many
+   * ms is cancelled, the connection closed, and the unit fails with code ETIMEDOUT (a lost connection, 503).
+   * Set it above statement_timeout, which should normally fire first. Unset or 0: no backstop.
+   */
+  unitTimeoutMs?: number;
+  /** Bound on the CancelRequest's own connection (default 2 s). */
+  cancelTimeoutMs?: number;
 }
 
 type Phase = 'connecting' | 'ready' | 'closed';
@@ -64,19 +80,19 @@ export class PgConnection {
   private socket: net.Socket | undefined;
   private phase: Phase = 'connecting';
   private readonly writer = new FrameWriter();
+  private readonly statements = new StatementCache(this.writer);
   private flushScheduled = false;
+  /** socket.write() said the socket is full: frames wait in the writer, in order, until 'drain'. */
+  private blocked = false;
   private readonly units: Unit[] = [];
-  /** Statements whose Describe answer is on its way, in order. */
-  private readonly describing: Statement[] = [];
-  private readonly statements = new Map<string, Statement>();
-  private statementCount = 0;
+  private status: TransactionStatus = 'I';
+  private backendKey: BackendKey | undefined;
+  private unitTimer: NodeJS.Timeout | undefined;
 
-  // Incoming bytes: a partial message waits in chunks until it is complete.
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private needed = 5;
+  private readonly reader = new MessageReader();
+  private readonly handleMessage = this.handle.bind(this);
 
-  private startup: ((type: number, body: Buffer) => void) | undefined;
+  private startup: { exchange: StartupExchange; resolve: () => void; reject: (error: Error) => void } | undefined;
   private closedBy: Error | undefined;
   private drained: (() => void) | undefined;
 
@@ -88,29 +104,65 @@ export class PgConnection {
     this.connect().catch(() => undefined);
   }
 
+  /** The status of the last ReadyForQuery ('I' before the first statement). */
+  get transactionStatus(): TransactionStatus {
+    return this.status;
+  }
+
+  /** Units sent (or queued to be) and not yet answered. */
+  get inFlight(): number {
+    return this.units.length;
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** Bytes held back: written while the socket was full (or not yet open), not yet handed to it. */
+  get pendingWriteBytes(): number {
+    return this.writer.size;
+  }
+
   /** One statement, in the transaction the connection is in (or its own implicit one). */
-  async query(text: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    const [rows] = await this.pipeline([[text, params]]);
+  async query(text: string, params: readonly SqlParam[] = [], signal?: AbortSignal): Promise<Row[]> {
+    const [rows] = await this.pipeline([[text, params]], signal);
     return rows!;
   }
 
   /**
    * Several statements and one Sync: outside BEGIN, they are one implicit transaction (all or nothing), and the
-   * server answers them together. A failing statement fails the whole pipeline.
+   * server answers them together. A failing statement fails the whole pipeline. If `signal` aborts before the
+   * answer, the unit fails at once with DEADLINE_EXCEEDED, and the statement is cancelled and the connection
+   * closed (the server may be frozen: nothing waits for it).
    */
-  pipeline(statements: readonly (readonly [string, readonly SqlParam[]])[]): Promise<Row[][]> {
+  pipeline(statements: StatementList, signal?: AbortSignal): Promise<Row[][]> {
+    if (signal?.aborted) return Promise.reject(deadlineExceeded());
     if (this.phase === 'closed') return Promise.reject(this.closedBy ?? socketClosedError());
+    for (const [, params] of statements) {
+      if (params.length > MAX_PARAMETERS) return Promise.reject(tooManyParametersError(params.length, MAX_PARAMETERS));
+    }
     return new Promise((resolve, reject) => {
-      const unit: Unit = { steps: [], current: 0, prepared: [], error: undefined, resolve, reject };
-      for (const [text, params] of statements) {
-        const statement = this.prepare(text, params, unit);
-        this.writer.bind(statement.name, params.map(encodeParam)).execute();
-        unit.steps.push({ statement, rows: [] });
+      const unit: Unit = { statements, steps: [], current: 0, prepared: [], evicted: [], error: undefined, failedStep: -1, retried: false, deadline: Infinity, resolve, reject, detach: undefined };
+      if (!this.send(unit)) return;
+      if (signal) {
+        const onAbort = () => this.abandon(deadlineExceeded());
+        signal.addEventListener('abort', onAbort, { once: true });
+        unit.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      this.writer.sync();
-      this.units.push(unit);
-      this.scheduleFlush();
+      if (this.options.unitTimeoutMs) {
+        unit.deadline = performance.now() + this.options.unitTimeoutMs;
+        this.armUnitTimer();
+      }
     });
+  }
+
+  /**
+   * Asks the server to cancel what this connection runs (a CancelRequest on a connection of its own, with the
+   * same TLS rules). Best effort: resolves once sent, or after cancelTimeoutMs; the statement fails with 57014.
+   */
+  cancel(): Promise<void> {
+    if (!this.backendKey) return Promise.resolve();
+    return sendCancelRequest(this.target, this.backendKey, this.options.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS);
   }
 
   /** Closes after the statements already sent have answered (or after timeoutMs, whichever is first). */
@@ -133,27 +185,26 @@ export class PgConnection {
     this.close(socketClosedError());
   }
 
-  private prepare(text: string, params: readonly SqlParam[], unit: Unit): Statement {
-    let key = text;
-    let types: number[] | undefined;
-    for (let i = 0; i < params.length; i++) {
-      const type = declaredType(params[i]!);
-      if (type !== 0) (types ??= new Array<number>(params.length).fill(0))[i] = type;
+  /** Writes the unit's messages; a unit that cannot be written whole is not sent at all, and is rejected. */
+  private send(unit: Unit): boolean {
+    const mark = this.writer.mark();
+    try {
+      for (const [text, params] of unit.statements) {
+        const statement = this.statements.prepare(text, params, unit);
+        this.writer.bind(statement.name, params.map(encodeParam)).execute();
+        unit.steps.push({ statement, rows: [] });
+      }
+      this.writer.sync();
+    } catch (error) {
+      // Half a unit must never leave: the server would read it as the start of the next one.
+      this.writer.truncate(mark);
+      this.statements.unitNotSent(unit);
+      this.settle(unit, error as Error);
+      return false;
     }
-    if (types) key += '\0' + types.join(',');
-    const known = this.statements.get(key);
-    if (known) return known;
-    if (this.statements.size >= MAX_PREPARED) {
-      const [oldestKey, oldest] = this.statements.entries().next().value as [string, Statement];
-      this.statements.delete(oldestKey);
-      this.writer.closeStatement(oldest.name);
-    }
-    const statement: Statement = { name: `g${++this.statementCount}`, columns: undefined };
-    this.statements.set(key, statement);
-    this.writer.parse(statement.name, text, types ?? []).describeStatement(statement.name);
-    this.describing.push(statement);
-    unit.prepared.push(statement);
-    return statement;
+    this.units.push(unit);
+    this.scheduleFlush();
+    return true;
   }
 
   private scheduleFlush(): void {
@@ -162,8 +213,21 @@ export class PgConnection {
     // Units sent in the same tick (a transaction's BEGIN + scope + first statement) leave in one write.
     queueMicrotask(() => {
       this.flushScheduled = false;
-      if (this.phase === 'ready' && this.writer.pending) this.socket!.write(this.writer.take());
+      this.flush();
     });
+  }
+
+  /** Hands the written frames to the socket, unless it is full: then they wait, in order, for 'drain'. */
+  private flush(): void {
+    if (this.phase !== 'ready' || this.blocked || !this.writer.pending) return;
+    const socket = this.socket!;
+    if (!socket.write(this.writer.take())) {
+      this.blocked = true;
+      socket.once('drain', () => {
+        this.blocked = false;
+        this.flush();
+      });
+    }
   }
 
   private async connect(): Promise<void> {
@@ -173,14 +237,20 @@ export class PgConnection {
       this.close(Object.assign(new Error(`connecting to PostgreSQL timed out after ${this.options.connectTimeoutMs} ms`), { code: 'CONNECT_TIMEOUT' }));
     }, this.options.connectTimeoutMs);
     try {
-      let socket = await this.openSocket();
-      if (this.target.sslMode !== 'disable') socket = await this.negotiateTls(socket);
+      const socket = await openTransport(this.target, (opened) => {
+        if (this.phase === 'closed') opened.destroy();
+        else this.socket = opened;
+      });
       if (this.phase === 'closed') throw this.closedBy ?? socketClosedError();
       this.socket = socket;
       socket.on('data', (chunk: Buffer) => this.receive(chunk));
       socket.on('error', (error) => this.close(socketClosedError(error)));
       socket.on('close', () => this.close(this.closedBy ?? socketClosedError()));
-      await this.authenticate(socket);
+      await new Promise<void>((resolve, reject) => {
+        const exchange = new StartupExchange(this.target, (writer) => socket.write(writer.take()));
+        this.startup = { exchange, resolve, reject };
+        exchange.begin();
+      });
       this.phase = 'ready';
       this.scheduleFlush();
     } catch (error) {
@@ -191,146 +261,56 @@ export class PgConnection {
     }
   }
 
-  private openSocket(): Promise<net.Socket> {
-    const { target } = this;
-    const socket = target.socketPath ? net.connect(target.socketPath) : net.connect(target.port, target.host);
-    this.socket = socket;
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.once('close', () => reject(this.closedBy ?? socketClosedError()));
-      socket.once('connect', () => {
-        socket.removeListener('error', reject);
-        socket.setNoDelay(true);
-        socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
-        resolve(socket);
-      });
-    });
-  }
-
-  private negotiateTls(socket: net.Socket): Promise<net.Socket> {
-    return new Promise((resolve, reject) => {
-      socket.once('data', (answer: Buffer) => {
-        socket.removeListener('error', reject);
-        if (answer[0] === 0x53 /* 'S' */) {
-          const secured = tls.connect({ socket, ...tlsOptions(this.target) });
-          secured.once('secureConnect', () => {
-            secured.removeListener('error', reject);
-            resolve(secured);
-          });
-          secured.once('error', reject);
-        } else if (this.target.sslMode === 'prefer') {
-          resolve(socket);
-        } else {
-          reject(Object.assign(new Error(`the server does not accept TLS connections (sslmode=${this.target.sslMode})`), { code: '08P01' }));
-        }
-      });
-      socket.once('error', reject);
-      socket.once('close', () => reject(this.closedBy ?? socketClosedError()));
-      socket.write(new FrameWriter().sslRequest().take());
-    });
-  }
-
-  /** Start-up and password exchange; resolves at the first ReadyForQuery. */
-  private authenticate(socket: net.Socket): Promise<void> {
-    const { target } = this;
-    let scram: ScramClient | undefined;
-    return new Promise((resolve, reject) => {
-      const answer = (writer: FrameWriter) => socket.write(writer.take());
-      const needPassword = () => {
-        if (target.password === undefined) throw Object.assign(new Error('the server asks for a password and none is configured'), { code: '28P01' });
-        return target.password;
-      };
-      this.startup = (type, body) => {
-        try {
-          if (type === 0x52 /* 'R' Authentication* */) {
-            const kind = body.readInt32BE(0);
-            if (kind === 0) return; // AuthenticationOk
-            if (kind === 3) return answer(new FrameWriter().password(needPassword()));
-            if (kind === 5) return answer(new FrameWriter().password(md5Password(target.user, needPassword(), body.subarray(4, 8))));
-            if (kind === 10) {
-              const mechanisms = body.toString('utf8', 4).split('\0');
-              if (!mechanisms.includes('SCRAM-SHA-256')) throw Object.assign(new Error(`unsupported SASL mechanisms: ${mechanisms.join(' ')}`), { code: '28000' });
-              scram = new ScramClient(needPassword());
-              return answer(new FrameWriter().saslInitialResponse(scram.mechanism, scram.first()));
-            }
-            if (kind === 11 && scram) return answer(new FrameWriter().saslResponse(scram.final(body.toString('utf8', 4))));
-            if (kind === 12 && scram) return scram.verify(body.toString('utf8', 4));
-            throw Object.assign(new Error(`unsupported authentication request ${kind}`), { code: '28000' });
-          }
-          if (type === 0x45 /* 'E' */) throw PostgresServerError.decode(body);
-          if (type === 0x5a /* 'Z' ReadyForQuery */) {
-            this.startup = undefined;
-            resolve();
-          }
-          // ParameterStatus, BackendKeyData, notices: nothing to do.
-        } catch (error) {
-          this.startup = undefined;
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      };
-      socket.once('close', () => reject(this.closedBy ?? socketClosedError()));
-      socket.write(new FrameWriter().startup({ user: target.user, database: target.database, client_encoding: 'UTF8', ...target.parameters }).take());
-    });
-  }
-
   private receive(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered < this.needed) return;
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    let at = 0;
     try {
-      while (data.length - at >= 5) {
-        const length = data.readInt32BE(at + 1);
-        if (data.length - at < length + 1) {
-          this.needed = length + 1;
-          break;
-        }
-        this.handle(data[at]!, data, at + 5, at + 1 + length);
-        at += length + 1;
-        if (this.phase === 'closed') return;
-      }
+      this.reader.push(chunk, this.handleMessage, () => this.phase === 'closed');
     } catch (error) {
       this.close(error as Error);
-      return;
     }
-    const rest = data.length - at;
-    this.chunks = rest > 0 ? [data.subarray(at)] : [];
-    this.buffered = rest;
-    if (rest < 5) this.needed = 5;
   }
 
   private handle(type: number, data: Buffer, start: number, end: number): void {
-    if (this.startup) return this.startup(type, data.subarray(start, end));
+    if (this.startup) return this.handleStartup(type, data.subarray(start, end));
     const unit = this.units[0];
     switch (type) {
-      case 0x44: // 'D' DataRow
-        if (unit) this.addRow(unit, data, start);
+      case 0x44: {
+        // 'D' DataRow
+        const step = unit?.steps[unit.current];
+        if (step) step.rows.push(readRow(step.statement.columns!, data, start));
         return;
+      }
       case 0x43: // 'C' CommandComplete
       case 0x49: // 'I' EmptyQueryResponse
       case 0x73: // 's' PortalSuspended
         if (unit) unit.current++;
         return;
       case 0x54: // 'T' RowDescription (of a statement being prepared)
-        this.describing.shift()!.columns = this.columns(data, start);
+        this.statements.described(readColumns(data, start));
         return;
       case 0x6e: // 'n' NoData
-        this.describing.shift()!.columns = [];
+        this.statements.described([]);
         return;
-      case 0x5a: // 'Z' ReadyForQuery: the unit is complete
-        if (unit) this.complete(unit);
+      case 0x5a: {
+        // 'Z' ReadyForQuery: the unit is complete, and the session is idle or in a (failed) transaction.
+        const before = this.status;
+        this.status = String.fromCharCode(data[start]!) as TransactionStatus;
+        if (unit) this.complete(unit, before);
         return;
+      }
       case 0x45: {
         // 'E' ErrorResponse: the server skips the rest of the unit, up to its Sync.
         const error = PostgresServerError.decode(data.subarray(start, end));
-        if (error.fatal) {
-          this.close(error);
-          return;
+        if (error.fatal) return this.close(error);
+        if (unit && !unit.error) {
+          unit.error = error;
+          unit.failedStep = unit.current;
         }
-        if (unit) unit.error ??= error;
         return;
       }
+      case 0x47: // 'G' CopyInResponse: the server would wait for our CopyData for ever
+      case 0x48: // 'H' CopyOutResponse
+      case 0x57: // 'W' CopyBothResponse
+        return this.close(copyUnsupportedError(), true);
       default:
         // ParseComplete, BindComplete, CloseComplete, ParameterDescription, notices, ParameterStatus,
         // notifications: nothing to do.
@@ -338,69 +318,89 @@ export class PgConnection {
     }
   }
 
-  private columns(data: Buffer, start: number): Column[] {
-    const count = data.readInt16BE(start);
-    const columns: Column[] = [];
-    let at = start + 2;
-    for (let i = 0; i < count; i++) {
-      const nameEnd = data.indexOf(0, at);
-      const name = data.toString('utf8', at, nameEnd);
-      // table oid (4), column number (2), type oid (4), size (2), modifier (4), format (2)
-      const typeOid = data.readInt32BE(nameEnd + 7);
-      columns.push({ name, parse: parserFor(typeOid) });
-      at = nameEnd + 19;
+  private handleStartup(type: number, body: Buffer): void {
+    const startup = this.startup!;
+    try {
+      if (!startup.exchange.handle(type, body)) return;
+      this.startup = undefined;
+      this.backendKey = startup.exchange.backendKey;
+      this.status = String.fromCharCode(body[0]!) as TransactionStatus;
+      startup.resolve();
+    } catch (error) {
+      // Closed at once: nothing the server sends after a failed login may be read as an answer.
+      this.close(error instanceof Error ? error : new Error(String(error)));
     }
-    return columns;
   }
 
-  private addRow(unit: Unit, data: Buffer, start: number): void {
-    const step = unit.steps[unit.current]!;
-    const columns = step.statement.columns!;
-    const count = data.readInt16BE(start);
-    const row: Row = {};
-    let at = start + 2;
-    for (let i = 0; i < count; i++) {
-      const length = data.readInt32BE(at);
-      at += 4;
-      const column = columns[i]!;
-      if (length < 0) {
-        row[column.name] = null;
-      } else {
-        row[column.name] = column.parse(data.toString('utf8', at, at + length));
-        at += length;
-      }
-    }
-    step.rows.push(row);
-  }
-
-  private complete(unit: Unit): void {
+  private complete(unit: Unit, statusBefore: TransactionStatus): void {
     this.units.shift();
-    if (unit.error) {
-      // Statements the server never got to describe were never prepared either: forget them.
-      for (const statement of unit.prepared) {
-        if (statement.columns === undefined) this.forget(statement);
-      }
-      unit.reject(unit.error);
+    const { error } = unit;
+    if (!error) {
+      this.settle(unit, undefined, unit.steps.map((step) => step.rows));
     } else {
-      unit.resolve(unit.steps.map((step) => step.rows));
+      this.statements.unitFailed(unit);
+      const code = (error as { code?: string }).code ?? '';
+      const stale = STALE_STATEMENT_CODES.has(code) ? unit.steps[unit.failedStep]?.statement : undefined;
+      if (stale) this.statements.discard(stale);
+      // Run again, prepared afresh, only where the caller cannot tell: the unit was a transaction of its own
+      // (idle before and after it, so the server rolled all of it back) and nothing was sent behind it.
+      if (stale && !unit.retried && statusBefore === 'I' && this.status === 'I' && this.units.length === 0) {
+        this.retry(unit);
+      } else {
+        this.settle(unit, error);
+      }
     }
     if (this.units.length === 0) this.drained?.();
   }
 
-  private forget(statement: Statement): void {
-    const index = this.describing.indexOf(statement);
-    if (index >= 0) this.describing.splice(index, 1);
-    for (const [key, known] of this.statements) {
-      if (known === statement) this.statements.delete(key);
-    }
+  private retry(unit: Unit): void {
+    unit.retried = true;
+    unit.steps = [];
+    unit.current = 0;
+    unit.prepared = [];
+    unit.evicted = [];
+    unit.error = undefined;
+    unit.failedStep = -1;
+    this.send(unit);
   }
 
-  private close(error: Error): void {
+  private settle(unit: Unit, error: Error | undefined, results?: Row[][]): void {
+    unit.detach?.();
+    if (error) unit.reject(error);
+    else unit.resolve(results!);
+  }
+
+  /** The unit timeout: one timer per connection, for the oldest unit (they are answered in order). */
+  private armUnitTimer(): void {
+    const head = this.units[0];
+    if (this.unitTimer || !head || head.deadline === Infinity) return;
+    this.unitTimer = setTimeout(() => {
+      this.unitTimer = undefined;
+      const oldest = this.units[0];
+      if (oldest && oldest.deadline <= performance.now()) this.abandon(unitTimedOutError(this.options.unitTimeoutMs!));
+      else this.armUnitTimer();
+    }, Math.max(0, head.deadline - performance.now()));
+    this.unitTimer.unref();
+  }
+
+  /** Gives up on what runs: cancels it server-side (best effort, not awaited) and closes the connection now. */
+  private abandon(error: Error): void {
+    if (this.phase === 'closed') return;
+    void this.cancel();
+    this.close(error, true);
+  }
+
+  /** `overrides`: every unit fails with `error`, even one that already has a server error of its own. */
+  private close(error: Error, overrides = false): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.closedBy = error;
+    clearTimeout(this.unitTimer);
     this.socket?.destroy();
-    for (const unit of this.units.splice(0)) unit.reject(unit.error ?? error);
+    const startup = this.startup;
+    this.startup = undefined;
+    startup?.reject(error);
+    for (const unit of this.units.splice(0)) this.settle(unit, overrides ? error : (unit.error ?? error));
     this.drained?.();
     this.options.onClose();
   }

@@ -5,6 +5,9 @@
 
 const PROTOCOL_VERSION_3 = 196608;
 const SSL_REQUEST_CODE = 80877103;
+const CANCEL_REQUEST_CODE = 80877102;
+/** Counts of parameters (and of their declared types) travel as 16-bit unsigned integers. */
+export const MAX_PARAMETERS = 65_535;
 
 export class FrameWriter {
   private buffer = Buffer.allocUnsafe(4096);
@@ -35,6 +38,14 @@ export class FrameWriter {
   private int16(value: number): this {
     this.ensure(2);
     this.buffer.writeInt16BE(value, this.length);
+    this.length += 2;
+    return this;
+  }
+
+  /** The protocol calls these Int16; the server reads parameter counts as unsigned, up to 65,535. */
+  private uint16(value: number): this {
+    this.ensure(2);
+    this.buffer.writeUInt16BE(value, this.length);
     this.length += 2;
     return this;
   }
@@ -71,8 +82,27 @@ export class FrameWriter {
     return this.length > 0;
   }
 
+  /** Bytes written and not yet taken. */
+  get size(): number {
+    return this.length;
+  }
+
+  /** Where the writer is now, to undo what follows with truncate() (a unit that failed half-written). */
+  mark(): number {
+    return this.length;
+  }
+
+  truncate(mark: number): void {
+    this.length = mark;
+  }
+
   sslRequest(): this {
     return this.int32(8).int32(SSL_REQUEST_CODE);
+  }
+
+  /** On a connection of its own: asks the server to cancel what the session with this key runs. */
+  cancelRequest(processId: number, secretKey: Buffer): this {
+    return this.int32(12 + secretKey.length).int32(CANCEL_REQUEST_CODE).int32(processId).bytes(secretKey);
   }
 
   startup(parameters: Record<string, string>): this {
@@ -101,7 +131,7 @@ export class FrameWriter {
   }
 
   parse(name: string, text: string, parameterTypes: readonly number[]): this {
-    this.open('P').cstring(name).cstring(text).int16(parameterTypes.length);
+    this.open('P').cstring(name).cstring(text).uint16(parameterTypes.length);
     for (const type of parameterTypes) this.int32(type);
     return this.close();
   }
@@ -115,7 +145,7 @@ export class FrameWriter {
 
   /** Binds the unnamed portal: every parameter and every result column in text format. */
   bind(statement: string, values: readonly (Buffer | null)[]): this {
-    this.open('B').cstring('').cstring(statement).int16(0).int16(values.length);
+    this.open('B').cstring('').cstring(statement).int16(0).uint16(values.length);
     for (const value of values) {
       if (value === null) this.int32(-1);
       else this.int32(value.length).bytes(value);

@@ -57,3 +57,26 @@ export function socketClosedError(cause?: Error): Error {
     code: typeof code === 'string' ? code : 'CONNECTION_CLOSED',
   });
 }
+
+/** The server started a COPY, which this client never asks for: the connection is discarded (see connection.ts). */
+export function copyUnsupportedError(): Error {
+  return Object.assign(new Error('the server started a COPY, which this client does not support; the connection was discarded'), { code: 'COPY_UNSUPPORTED' });
+}
+
+/** More parameters than a Bind message can count; nothing is sent and the connection goes on. */
+export function tooManyParametersError(count: number, limit: number): Error {
+  // 54000 program_limit_exceeded: a bug in the caller, not the database being unavailable.
+  return Object.assign(new Error(`a statement can bind at most ${limit.toLocaleString('en')} parameters (the protocol's limit); this one has ${count.toLocaleString('en')}`), {
+    code: '54000',
+  });
+}
+
+/** No answer within the connection's unit timeout: cancelled and discarded, reported as a lost connection (503). */
+export function unitTimedOutError(timeoutMs: number): Error {
+  return Object.assign(new Error(`PostgreSQL did not answer within ${timeoutMs} ms; the statement was cancelled and the connection discarded`), { code: 'ETIMEDOUT' });
+}
+
+/** Bytes that are not the protocol: nothing after them can be trusted, so the connection is closed. */
+export function protocolError(message: string): Error {
+  return Object.assign(new Error(`PostgreSQL protocol error: ${message}`), { code: '08P01' });
+}

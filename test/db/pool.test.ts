@@ -1,0 +1,168 @@
+/**
+ * The connection pool's bookkeeping (src/internal/db/postgres-pool.ts) against a scripted server
+ * (test/support/fake-pg-server.ts): a bounded queue of waiters, the acquire timeout, a deadline that passes
+ * while waiting or while a statement runs, leases that are dead once released, connections retired at the end
+ * of their lifetime. Every path must leave the counts right: no slot leaked, a waiter served by a fresh
+ * connection when one is destroyed. (Transaction state on release, on real PostgreSQL: pool-postgres.test.ts.)
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConnectionPool, connectionLifetimeMs, type ConnectionPoolOptions, type Lease } from '../../src/internal/db/postgres-pool.js';
+import { PgConnection } from '../../src/internal/db/wire/connection.js';
+import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
+import { FakePgServer, waitFor, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
+
+let server: FakePgServer | undefined;
+let pool: ConnectionPool | undefined;
+
+afterEach(async () => {
+  await pool?.close(1);
+  pool = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+const echo: Answerer = (text, params) => ({ columns: ['v'], rows: (params ?? []).map((value) => [value]) });
+
+/** Clients whose index is in `frozen` log in and then never answer; the others answer with echo. */
+async function start(options: Partial<ConnectionPoolOptions> = {}, frozen: number[] = []): Promise<{ fake: FakePgServer; pool: ConnectionPool }> {
+  let accepted = 0;
+  server = await FakePgServer.start(async (client: FakePgClient) => {
+    const index = accepted++;
+    await client.acceptLogin(1000 + index, 99);
+    if (frozen.includes(index)) await client.ignoreAll();
+    else await client.serve(echo);
+  });
+  const target = parseConnectionUrl(server.url(), {});
+  pool = new ConnectionPool({
+    size: 1,
+    idleTimeoutMs: 60_000,
+    create: (onClose) => new PgConnection(target, { connectTimeoutMs: 5_000, onClose }),
+    ...options,
+  });
+  return { fake: server, pool };
+}
+
+describe('the connection pool', () => {
+  it('bounds its waiters: past maxWaiting an acquire fails at once with POOL_QUEUE_FULL', async () => {
+    const { pool } = await start({ maxWaiting: 2 });
+    const held = await pool.acquire();
+    const first = pool.acquire();
+    const second = pool.acquire();
+    await assert.rejects(pool.acquire(), { code: 'POOL_QUEUE_FULL' });
+    assert.deepEqual(pool.stats(), { open: 1, idle: 0, waiting: 2 });
+    held.release();
+    const next = await first;
+    next.release();
+    (await second).release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('defaults maxWaiting to four times its size', async () => {
+    const { pool } = await start({ size: 1 });
+    const held = await pool.acquire();
+    const waiters = Array.from({ length: 4 }, () => pool.acquire());
+    await assert.rejects(pool.acquire(), { code: 'POOL_QUEUE_FULL' });
+    held.release();
+    for (const waiter of waiters) (await waiter).release();
+  });
+
+  it('fails an acquire that waits past acquireTimeoutMs with POOL_TIMEOUT', async () => {
+    const { pool } = await start({ acquireTimeoutMs: 100 });
+    const held = await pool.acquire();
+    const started = Date.now();
+    await assert.rejects(pool.acquire(), { code: 'POOL_TIMEOUT' });
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(pool.stats().waiting, 0);
+    held.release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('a signal that aborts while waiting removes the waiter and fails with DEADLINE_EXCEEDED', async () => {
+    const { pool } = await start();
+    const held = await pool.acquire();
+    const deadline = new AbortController();
+    const waiting = pool.acquire(deadline.signal);
+    assert.equal(pool.stats().waiting, 1);
+    deadline.abort();
+    await assert.rejects(waiting, { code: 'DEADLINE_EXCEEDED' });
+    assert.equal(pool.stats().waiting, 0);
+    await assert.rejects(pool.acquire(deadline.signal), { code: 'DEADLINE_EXCEEDED' });
+    held.release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('a statement whose signal aborts: rejected at once, the connection destroyed, and the waiter gets a fresh one', async () => {
+    const { fake, pool } = await start({}, [0]);
+    const lease = await pool.acquire();
+    const deadline = new AbortController();
+    const running = lease.query('select forever', [], deadline.signal);
+    const waiter = pool.acquire();
+    await waitFor(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
+    deadline.abort();
+    await assert.rejects(running, { code: 'DEADLINE_EXCEEDED' });
+    await lease.rollback(); // a no-op on a destroyed connection, as withTenant's error path calls it
+    lease.release();
+    const fresh = await waiter;
+    assert.deepEqual(await fresh.query('select v', ['after']), [{ v: 'after' }]);
+    assert.equal(fake.clients.length, 2);
+    await waitFor(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
+    assert.deepEqual(fake.cancelRequests[0], { processId: 1000, secretKey: 99, sslRequested: false });
+    fresh.release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('a lease released with a statement in flight does not hand its connection on', async () => {
+    const { fake, pool } = await start({}, [0]);
+    const lease = await pool.acquire();
+    const abandoned = lease.query('select never', []);
+    abandoned.catch(() => undefined);
+    await waitFor(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
+    lease.release();
+    await assert.rejects(abandoned);
+    const next = await pool.acquire();
+    assert.deepEqual(await next.query('select v', ['fresh']), [{ v: 'fresh' }]);
+    assert.equal(fake.clients.length, 2);
+    next.release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('a released lease cannot be used: every method fails with LEASE_RELEASED', async () => {
+    const { pool } = await start();
+    const lease: Lease = await pool.acquire();
+    assert.deepEqual(await lease.query('select v', ['1']), [{ v: '1' }]);
+    lease.release();
+    lease.release(); // twice is harmless
+    await assert.rejects(lease.query('select v', ['2']), { code: 'LEASE_RELEASED' });
+    await assert.rejects(lease.pipeline([['select v', ['3']]]), { code: 'LEASE_RELEASED' });
+    await assert.rejects(lease.rollback(), { code: 'LEASE_RELEASED' });
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
+  it('retires a connection past its maximum lifetime when it is released', async () => {
+    const { fake, pool } = await start({ maxLifetimeMs: 100 });
+    await waitFor(
+      async () => {
+        const lease = await pool.acquire();
+        try {
+          await lease.query('select v', ['x']);
+        } finally {
+          lease.release();
+        }
+        return fake.clients.length >= 2;
+      },
+      10_000,
+      'a second connection',
+    );
+    // The first was closed politely (Terminate), not reused.
+    await waitFor(() => fake.clients[0]!.received.some((message) => message.type === 'X'), 5_000, 'the Terminate');
+    assert.equal(pool.stats().open, 1);
+  });
+
+  it('gives each connection its lifetime within ±10% of maxLifetimeMs', () => {
+    assert.equal(connectionLifetimeMs(1_000, () => 0), 900);
+    assert.equal(connectionLifetimeMs(1_000, () => 0.5), 1_000);
+    assert.ok(connectionLifetimeMs(1_000, () => 0.999_999) <= 1_100);
+    assert.equal(connectionLifetimeMs(0, () => 0.5), Infinity);
+  });
+});

@@ -48,10 +48,11 @@ export function registerJsonParser(app: FastifyInstance): void {
   const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
   const parse = app.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (exceedsJsonDepth(body as string)) {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (exceedsJsonDepth(text)) {
       done(validation(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
       return;
     }
-    void parse(request, body, done);
+    void parse(request, text, done);
   });
 }

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { PgliteDatabase } from '../../src/internal/db/pglite.js';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { isMigrated, loadMigrations, migrateDown, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
+import { openTestPostgres } from '../support/db.js';
 
 describe('migrations', () => {
   it('every migration has an up and a down file, numbered without gaps', async () => {
@@ -41,8 +41,8 @@ describe('migrations', () => {
     const url = new URL(base);
     url.pathname = `/${name}`;
     const migrations = await loadMigrations(migrationsDir);
-    const one = await PostgresDatabase.open({ url: url.toString(), poolSize: 2, statementTimeoutMs: 10_000 });
-    const two = await PostgresDatabase.open({ url: url.toString(), poolSize: 2, statementTimeoutMs: 10_000 });
+    const one = await openTestPostgres({ url: url.toString(), poolSize: 2, statementTimeoutMs: 10_000 });
+    const two = await openTestPostgres({ url: url.toString(), poolSize: 2, statementTimeoutMs: 10_000 });
     try {
       const [a, b] = await Promise.all([migrateUp(one, migrations), migrateUp(two, migrations)]);
       assert.equal(a.length + b.length, migrations.length, 'each migration applied by exactly one migrator');

@@ -6,20 +6,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
-import { createPostgres, type TestDatabase } from '../support/db.js';
+import type { PostgresDriverDatabase } from '../../src/internal/db/open.js';
+import { createPostgres, openTestPostgres, testDriver, type TestDatabase } from '../support/db.js';
 import { eventually } from '../support/tenancy.js';
 
 const url = process.env.DATABASE_URL;
 
-describe('planner statistics on PostgreSQL', { skip: url ? false : 'needs DATABASE_URL' }, () => {
+describe(`planner statistics on PostgreSQL (${testDriver()})`, { skip: url ? false : 'needs DATABASE_URL' }, () => {
   let database: TestDatabase;
-  let db: PostgresDatabase;
+  let db: PostgresDriverDatabase;
   const messages: string[] = [];
 
   before(async () => {
     database = await createPostgres(url!);
-    db = await PostgresDatabase.open({
+    db = await openTestPostgres({
       url: database.url!,
       poolSize: 2,
       statementTimeoutMs: 10_000,

@@ -9,9 +9,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
+import type { PostgresDriverDatabase } from '../../src/internal/db/open.js';
 import { RecordStore } from '../../src/modules/leaderboards/record-store.js';
-import { databaseKinds, type TestDatabase } from '../support/db.js';
+import { databaseKinds, openTestPostgres, type TestDatabase } from '../support/db.js';
 
 const PLAYERS = 2_000;
 const READS = 12;
@@ -20,7 +20,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
   describe(`leaderboard record reads and the plan cache (${kind.name})`, () => {
     let database: TestDatabase;
     // One connection, so every read below is prepared in the session whose plan cache we inspect.
-    let session: PostgresDatabase;
+    let session: PostgresDriverDatabase;
     const scope = { tenantId: '', projectId: '' };
     let boardUid = '';
     let firstPlayer = 0;
@@ -51,7 +51,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
         await tx.query('analyze');
       });
       assert.ok(database.url, 'a PostgreSQL test database has a url');
-      session = await PostgresDatabase.open({ url: database.url, poolSize: 1, statementTimeoutMs: 10_000 });
+      session = await openTestPostgres({ url: database.url, poolSize: 1, statementTimeoutMs: 10_000 });
     });
 
     after(async () => {

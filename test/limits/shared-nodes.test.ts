@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { databaseKinds, type TestDatabase } from '../support/db.js';
+import { databaseKinds, openTestPostgres, type TestDatabase } from '../support/db.js';
 import { freePort } from '../support/process.js';
 import { bearer, createPlayer, createProject, createTenant, eventually, operator, type TestProject } from '../support/tenancy.js';
 import { RedisCache } from '../../src/internal/cache/redis.js';
-import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import type { Database } from '../../src/internal/db/database.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -30,7 +29,7 @@ for (const kind of databaseKinds()) {
     before(async () => {
       database = await kind.create();
       // PGlite is one process's database: the second node shares the object; PostgreSQL gets its own pool.
-      secondDb = database.url ? await PostgresDatabase.open({ url: database.url, poolSize: 4, statementTimeoutMs: 10_000 }) : database.db;
+      secondDb = database.url ? await openTestPostgres({ url: database.url, poolSize: 4, statementTimeoutMs: 10_000 }) : database.db;
       const keyPrefix = `ggscale-test-${randomBytes(4).toString('hex')}:`;
       for (let i = 0; i < 2; i++) {
         const cache = new RedisCache({ url: redisUrl!, keyPrefix });

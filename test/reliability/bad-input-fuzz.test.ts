@@ -1,8 +1,11 @@
 /**
  * The bad-input fuzzer (issue 7): property-based over the served OpenAPI document, every operation × every
- * credential kind, schema-valid and schema-breaking requests against seeded data. Per answer: no 5xx but a
- * documented 503, every error problem JSON, an answer within the request timeout. Afterwards the server is
- * alive and tenant B's rows are exactly what they were.
+ * credential kind, schema-valid and schema-breaking requests against seeded data (deep nesting from 33 to
+ * 100k levels, arrays of small values up to the body limit, hostile numbers, strings and keys). Per answer:
+ * no 5xx but a documented 503, every error problem JSON, an answer within the request timeout. A socket pass
+ * sends what inject() cannot (wire faults), and a slow pass sends heads and bodies that stall or trickle, to
+ * a server with a short REQUEST_TIMEOUT_MS: each is refused early, answered 408, or closed, within the bound.
+ * Afterwards the server is alive and tenant B's rows are exactly what they were.
  *
  * FUZZ_SEED (printed) replays a run; FUZZ_RUNS scales the PGlite volume (PostgreSQL runs an eighth of it,
  * at least 1,000); FUZZ_ONLY=operationId:kind[,…] runs only those pairs.
@@ -20,7 +23,9 @@ import { operatorPathGuard, worldHints } from './support/fuzz-hints.js';
 import { checkAnswer, within } from './support/fuzz-invariants.js';
 import { CREDENTIAL_KINDS, bodySatisfiesSchema, requestArbitrary, type Credentials } from './support/fuzz-request.js';
 import { rawRequest } from './support/raw-http.js';
-import { WIRE_FAULTS, describeWire, wireRequestArbitrary } from './support/wire-faults.js';
+import { BODY_LIMIT_BYTES } from './support/hostile-json.js';
+import { SLOW_FAULTS, describeSlow, sendSlowly, slowRequestArbitrary } from './support/slow-requests.js';
+import { WIRE_FAULTS, describeWire, wireRequestArbitrary, type Target } from './support/wire-faults.js';
 import { seedWorld, tenantSnapshot, type FuzzWorld } from './support/fuzz-world.js';
 import { operationsOf, type OpenApiDocument, type Operation } from './support/openapi-operations.js';
 
@@ -45,6 +50,12 @@ const LIFTED_BUDGETS = {
   WS_MAX_CONNECTIONS_PER_PLAYER: '100000000',
 };
 
+/** The slow pass's REQUEST_TIMEOUT_MS, and how far past it an answer or a close may come (a shared machine). */
+const SLOW_TIMEOUT_MS = 1_000;
+const SLOW_SLACK_MS = 3_000;
+/** Slow requests in flight at once (each takes about SLOW_TIMEOUT_MS). */
+const SLOW_CONCURRENCY = 8;
+
 /** Few, quick game servers: fuzzed fleets and allocations must not flood a 2-core machine with processes. */
 const SMALL_FLEET = {
   FLEET_LOCAL_BUFFER: '1',
@@ -55,6 +66,7 @@ const SMALL_FLEET = {
 for (const [index, kind] of databaseKinds().entries()) {
   const runs = kind.name === 'pglite' ? RUNS : Math.max(1_000, Math.round(RUNS / 8));
   const wireRuns = kind.name === 'pglite' ? 400 : 150;
+  const slowRuns = kind.name === 'pglite' ? 64 : 32;
 
   describe(`bad-input fuzz (${kind.name})`, () => {
     let database: TestDatabase;
@@ -105,8 +117,25 @@ for (const [index, kind] of databaseKinds().entries()) {
       await database?.drop();
     });
 
+    /** One schema-valid path per operation, for the socket passes (the operator guard applies to them too). */
+    const socketTargets = (credentials: Credentials): Target[] =>
+      operations.map((operation) => {
+        const [sample] = fc.sample(
+          requestArbitrary(operation, 'secret', worldHints(world), credentials, operatorPathGuard(world)).filter((r) => r.broken.length === 0),
+          { numRuns: 1, seed: SEED },
+        );
+        return { method: operation.method, path: sample!.url.split('?')[0]!, json: operation.body !== undefined };
+      });
+    const socketCredentials = (): Credentials => ({
+      publishable: world.main.publishableKey,
+      secret: world.main.secretKey,
+      player: world.main.players[1]!.accessToken,
+      operator: OPERATOR_TOKEN,
+    });
+
     it('generates schema-valid requests that the document accepts, for every operation', () => {
       assert.ok(operations.length >= 40, `the document lists ${operations.length} operations`);
+      assert.equal(t.config.bodyLimitBytes, BODY_LIMIT_BYTES, 'the hostile bodies are sized for this body limit');
       const hints = worldHints(world);
       for (const operation of operations) {
         const samples = fc.sample(requestArbitrary(operation, 'secret', hints, { publishable: 'p', secret: 's', player: 'x', operator: 'o' }), { numRuns: 60, seed: SEED });
@@ -157,21 +186,8 @@ for (const [index, kind] of databaseKinds().entries()) {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const address = t.app.server.address();
       assert.ok(address && typeof address === 'object');
-      const credentials: Credentials = {
-        publishable: world.main.publishableKey,
-        secret: world.main.secretKey,
-        player: world.main.players[1]!.accessToken,
-        operator: OPERATOR_TOKEN,
-      };
-      const hints = worldHints(world);
-      const targets = operations.map((operation) => {
-        const [sample] = fc.sample(
-          // The operator guard: these paths are also sent with the operator token.
-          requestArbitrary(operation, 'secret', hints, credentials, operatorPathGuard(world)).filter((r) => r.broken.length === 0),
-          { numRuns: 1, seed: SEED },
-        );
-        return { method: operation.method, path: sample!.url.split('?')[0]!, json: operation.body !== undefined };
-      });
+      const credentials = socketCredentials();
+      const targets = socketTargets(credentials);
       const faults = new Map<string, number>();
       const statuses = new Map<number, number>();
       const failures: string[] = [];
@@ -203,6 +219,67 @@ for (const [index, kind] of databaseKinds().entries()) {
       assert.deepEqual(failures, [], `FUZZ_SEED=${SEED}`);
       assert.ok(sent >= wireRuns, `${sent} socket requests, wanted at least ${wireRuns}`);
       assert.deepEqual(WIRE_FAULTS.filter((fault) => !faults.has(fault)), [], 'wire faults never sent');
+    });
+
+    it(`answers ${slowRuns} slow or stalled requests with an early refusal, a 408 or a close, within REQUEST_TIMEOUT_MS`, { timeout: 10 * 60_000 }, async (test) => {
+      // Its own server on the same database, with a short deadline (and its own fleet identity and ports, so
+      // it never reconciles the main server's game servers).
+      const slow = await buildTestApp({
+        db: database.db,
+        env: {
+          LOG_LEVEL: 'warn',
+          ...LIFTED_BUDGETS,
+          ...SMALL_FLEET,
+          FLEET_LOCAL_BUFFER: '0',
+          FLEET_LOCAL_NODE_ID: `fuzz-slow-${process.pid}-${index}`,
+          FLEET_LOCAL_PORT_RANGE: `${28400 + index * 100}-${28499 + index * 100}`,
+          REQUEST_TIMEOUT_MS: String(SLOW_TIMEOUT_MS),
+        },
+      });
+      const credentials = socketCredentials();
+      const targets = socketTargets(credentials);
+      const requests = fc.sample(slowRequestArbitrary(targets, credentials, CREDENTIAL_KINDS), { numRuns: slowRuns, seed: SEED + index });
+      // Every fault at least once, whatever the seed.
+      for (const fault of SLOW_FAULTS) {
+        if (requests.some((r) => r.fault === fault)) continue;
+        requests.push(fc.sample(slowRequestArbitrary(targets, credentials, ['secret']).filter((r) => r.fault === fault), { numRuns: 1, seed: SEED })[0]!);
+      }
+      const failures: string[] = [];
+      const byFault = new Map<string, number>();
+      const byOutcome = new Map<string, number>();
+      const started = Date.now();
+      try {
+        await slow.app.listen({ port: 0, host: '127.0.0.1' });
+        const port = (slow.app.server.address() as { port: number }).port;
+        const bound = SLOW_TIMEOUT_MS + SLOW_SLACK_MS;
+        const queue = [...requests];
+        const worker = async () => {
+          for (let request = queue.shift(); request; request = queue.shift()) {
+            byFault.set(request.fault, (byFault.get(request.fault) ?? 0) + 1);
+            const outcome = await sendSlowly(port, request, bound);
+            const label = outcome.answer ? String(outcome.answer.status) : outcome.closed ? 'closed' : 'held';
+            byOutcome.set(label, (byOutcome.get(label) ?? 0) + 1);
+            try {
+              if (!outcome.answer && !outcome.closed) throw new Error(`neither answered nor closed within ${bound} ms`);
+              if (outcome.answer) {
+                checkAnswer(`slow:${request.fault}`, outcome.answer, bound, request.target.method === 'HEAD');
+                // Early, any refusal the server could decide without the rest (401, 404, 413...); late, only 408.
+                if (outcome.ms >= SLOW_TIMEOUT_MS && outcome.answer.status !== 408) throw new Error(`a late answer (${Math.round(outcome.ms)} ms) that is not 408`);
+                if (outcome.answer.status < 400 && request.fault.includes('head')) throw new Error('a request whose head never ended was served');
+              }
+            } catch (error) {
+              failures.push(`${describeSlow(request)}\n  ${label} after ${Math.round(outcome.ms)} ms: ${(error as Error).message}`);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: SLOW_CONCURRENCY }, worker));
+      } finally {
+        // A socket the server never lets go of makes close() wait: that is a finding too.
+        await within(slow.close(), 30_000, 'app.close() after the slow pass');
+      }
+      test.diagnostic(`${requests.length} slow requests in ${((Date.now() - started) / 1000).toFixed(1)} s; by fault: ${JSON.stringify(Object.fromEntries(byFault))}; by outcome: ${JSON.stringify(Object.fromEntries(byOutcome))}`);
+      assert.deepEqual(failures, [], `FUZZ_SEED=${SEED}`);
+      assert.deepEqual(SLOW_FAULTS.filter((fault) => !byFault.has(fault)), [], 'slow faults never sent');
     });
 
     it('is alive afterwards, and tenant B is untouched', async () => {

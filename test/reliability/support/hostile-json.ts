@@ -1,7 +1,9 @@
 /**
  * JSON bodies that JSON.stringify cannot write: numbers beyond doubles (1e400, 2^64, -0), duplicate keys,
- * `__proto__` as an own key, 100k-deep nesting. A body is a tree of plain values plus RawJson (verbatim
- * text) and Entries (an object as a list of key/value pairs, duplicates and all), written by toJsonText.
+ * `__proto__` as an own key, nesting from just past the 32-level limit to 100k deep (arrays, objects and both
+ * interleaved), and arrays of small values up to the body limit. A body is a tree of plain values plus
+ * RawJson (verbatim text) and Entries (an object as a list of key/value pairs, duplicates and all), written
+ * by toJsonText.
  */
 import fc from 'fast-check';
 import { HOSTILE_CHARACTERS, type JsonSchema } from './json-schema-arbitrary.js';
@@ -30,6 +32,37 @@ export function toJsonText(value: unknown): string {
 
 export const deepArray = (depth: number) => new RawJson('['.repeat(depth) + ']'.repeat(depth), `deepArray(${depth})`);
 export const deepObject = (depth: number) => new RawJson('{"a":'.repeat(depth) + '1' + '}'.repeat(depth), `deepObject(${depth})`);
+/** Arrays and objects in turn, `depth` levels in all: `[{"a":[{"a":…1…}]}]`. */
+export const deepMixed = (depth: number) => {
+  const opens = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? '[' : '{"a":')).join('');
+  const closes = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? ']' : '}')).reverse().join('');
+  return new RawJson(opens + '1' + closes, `deepMixed(${depth})`);
+};
+
+/**
+ * Depths just past the server's 32-level limit, where a recursive walk still copes, and far past it, where
+ * one overflows the stack (JSON.stringify did at a few thousand: a 500 on leaderboard metadata).
+ */
+export const DEEP_DEPTHS = [33, 100, 500, 1_000, 5_000, 20_000, 100_000];
+
+/** A deeply nested value of any shape. */
+export const deepValue: fc.Arbitrary<RawJson> = fc
+  .tuple(fc.constantFrom(...DEEP_DEPTHS), fc.constantFrom(deepArray, deepObject, deepMixed))
+  .map(([depth, shape]) => shape(depth));
+
+/** BODY_LIMIT_BYTES as the fuzzers run it (the default; bad-input-fuzz.test.ts checks they agree). */
+export const BODY_LIMIT_BYTES = 1_048_576;
+
+/** `[item,item,…]`, as many items as fit in `bytes`. */
+export function hugeArray(bytes: number, item: string): RawJson {
+  const count = Math.max(1, Math.floor((bytes - 1) / (item.length + 1)));
+  return new RawJson(`[${`${item},`.repeat(count - 1)}${item}]`, `array(${count} × ${item}, ${bytes} bytes)`);
+}
+
+/** Arrays of small values, from big to nearly the whole body limit (room left for the rest of the body). */
+export const hugeArrayValue: fc.Arbitrary<RawJson> = fc
+  .tuple(fc.constantFrom(2_000, 20_000, 200_000, BODY_LIMIT_BYTES - 4_096), fc.constantFrom('0', '-1', 'null', 'true', '""', '{}', '[]', '1e400'))
+  .map(([bytes, item]) => hugeArray(bytes, item));
 
 /** Numbers (as JSON text) that a double, a bigint column or a naive parseInt gets wrong. */
 export const HOSTILE_NUMBERS = [
@@ -70,8 +103,9 @@ export function hostileValue(schema: JsonSchema | undefined): fc.Arbitrary<unkno
     { arbitrary: fc.constantFrom(...wrongTypeValues(schema)), weight: 4 },
     { arbitrary: fc.constantFrom(...HOSTILE_NUMBERS), weight: 3 },
     { arbitrary: fc.constantFrom(...HOSTILE_STRINGS), weight: 4 },
-    { arbitrary: fc.constantFrom(1_000, 10_000, 100_000).chain((depth) => fc.constantFrom(deepArray(depth), deepObject(depth))), weight: 1 },
-    { arbitrary: fc.constantFrom(new RawJson(JSON.stringify('x'.repeat(300_000)), 'string(300k)'), new RawJson(`[${'1,'.repeat(200_000)}1]`, 'array(200k)')), weight: 1 },
+    { arbitrary: deepValue, weight: 2 },
+    { arbitrary: hugeArrayValue, weight: 1 },
+    { arbitrary: fc.constant(new RawJson(JSON.stringify('x'.repeat(300_000)), 'string(300k)')), weight: 1 },
     { arbitrary: fc.constant(new Entries(PROTO_KEYS.map((key) => [key, { polluted: true }]))), weight: 1 },
   );
 }
@@ -85,8 +119,11 @@ export const HOSTILE_BODIES: Array<string | Buffer | RawJson> = [
   Buffer.from('{"name":"\xc0\xaf\xed\xa0\x80\xf8\x88\x80\x80\x80"}', 'latin1'),
   Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe2, 0x28, 0xa1, 0x22, 0x7d]),
   Buffer.alloc(64, 0),
-  deepArray(100_000),
-  deepObject(100_000),
+  ...[33, 1_000, 5_000, 100_000].flatMap((depth) => [deepArray(depth), deepObject(depth), deepMixed(depth)]),
+  // The body itself a huge array: at the body limit exactly, then one byte over it.
+  hugeArray(BODY_LIMIT_BYTES, '0'),
+  new RawJson(`${hugeArray(BODY_LIMIT_BYTES - 1, '0').text} `, 'array at the body limit plus one byte'),
+  new RawJson(`{"items":${hugeArray(BODY_LIMIT_BYTES - 64, 'null').text}}`, 'object holding an array of nulls near the body limit'),
   new RawJson(`[${'0,'.repeat(600_000)}0]`, 'array(600k) over the body limit'),
   new RawJson(JSON.stringify({ pad: 'x'.repeat(1_000_000) }), 'object with a 1 MB string, just under/over the limit'),
 ];
@@ -116,16 +153,20 @@ export function brokenObject(schema: JsonSchema, valid: Record<string, unknown>)
       fc.tuple(fc.constantFrom(...present), hostileValue(undefined)).map(([key, bad]) => new Entries([...Object.entries(valid), [key, bad]])),
     );
   }
-  // Free-form maps (metadata, labels, annotations): pollution keys one level down.
+  // Free-form maps (metadata, labels, annotations): pollution keys one level down; deep nesting and huge
+  // arrays inside them, or the map itself nested deep, which a schema that only says "object" lets through.
   const maps = properties.filter((name) => {
     const child = schema.properties?.[name];
     return child?.type === 'object' && child.additionalProperties !== false;
   });
   if (maps.length > 0) {
+    const others = (name: string) => Object.entries(valid).filter(([k]) => k !== name);
     choices.push(
       fc.tuple(fc.constantFrom(...maps), fc.constantFrom(...PROTO_KEYS), fc.constantFrom<unknown>('x', { polluted: true }, null)).map(
-        ([name, key, value]) => new Entries([...Object.entries(valid).filter(([k]) => k !== name), [name, new Entries([[key, value]])]]),
+        ([name, key, value]) => new Entries([...others(name), [name, new Entries([[key, value]])]]),
       ),
+      fc.tuple(fc.constantFrom(...maps), fc.oneof(deepValue, hugeArrayValue)).map(([name, value]) => new Entries([...others(name), [name, new Entries([['k', value]])]])),
+      fc.tuple(fc.constantFrom(...maps), fc.constantFrom(...DEEP_DEPTHS)).map(([name, depth]) => new Entries([...others(name), [name, deepObject(depth)]])),
     );
   }
   return fc.oneof(...choices);

@@ -16,7 +16,7 @@ export class NoAnswer extends Error {
 }
 
 /** `toHead`: the answer to a HEAD request, which has no body whatever its Content-Length says. */
-function parseAnswer(data: Buffer, ms: number, toHead: boolean): RawAnswer | undefined {
+export function parseAnswer(data: Buffer, ms: number, toHead: boolean): RawAnswer | undefined {
   // An interim answer (100 Continue) comes first: the final answer follows it. 101 (a WebSocket) is final.
   while (/^HTTP\/1\.[01] 1(0[02-9]|[1-9]\d) /.test(data.subarray(0, 13).toString('latin1'))) {
     const interimEnd = data.indexOf('\r\n\r\n');

@@ -24,8 +24,10 @@ export interface RunningProcess {
 }
 
 export function startGgscale(args: string[], env: Record<string, string>, port?: number): RunningProcess {
+  // The PostgreSQL client the run chose (test/support/db.ts) reaches the servers too, unless a test names one.
+  const driver = process.env.DATABASE_DRIVER ? { DATABASE_DRIVER: process.env.DATABASE_DRIVER } : {};
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, ...(port ? { PORT: String(port), HOST: '127.0.0.1' } : {}) },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...driver, ...env, ...(port ? { PORT: String(port), HOST: '127.0.0.1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout: string[] = [];

@@ -19,12 +19,12 @@ import postgres, { type Options, type PendingQuery, type PostgresType, type Sql,
 import { deadlineExceeded } from '../deadline.js';
 import type { Queryable, Row, SqlParam } from './database.js';
 import { connectionLost, isConnectionLost } from './errors.js';
+import { DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_MAX_LIFETIME_MS, connectionLifetimeMs } from './postgres-pool.js';
 import type { PostgresJsSettings } from './postgres-js-settings.js';
 import type { ConnectionTarget } from './wire/connection-options.js';
 
 /** Past this many distinct statements (postgres.js prepares and keeps each one), a connection is retired. */
 const MAX_PREPARED = 500;
-const DEFAULT_ACQUIRE_TIMEOUT_MS = 5_000;
 /**
  * A burst of callers queues (each waits at most the acquire timeout); past this many, the database is
  * overwhelmed and the pool sheds load at once. Waiting costs a closure each; a count near the pool size would
@@ -69,6 +69,8 @@ class Client {
   holder: PostgresJsLease | undefined;
   /** The backend's process id and cancel key, known from the first answer. */
   backend: postgres.State | undefined;
+  /** Past this (performance.now()), the connection is retired when next released (the wire pool's lifetime). */
+  readonly retireAt = performance.now() + connectionLifetimeMs(DEFAULT_MAX_LIFETIME_MS);
   private socket: net.Socket | undefined;
 
   constructor(private readonly settings: PostgresJsSettings) {
@@ -122,6 +124,8 @@ export class PostgresJsLease implements Queryable {
   /** Statements sent and not answered, oldest first. */
   private readonly pending: Pending[] = [];
   private failure: Error | undefined;
+  /** A ROLLBACK that failed: the connection may still be inside the transaction. */
+  private unclean = false;
   private released = false;
   private rejectFailed: (error: Error) => void = () => undefined;
   /** Rejects when the lease fails (connection lost, deadline passed), for racing work that does not end. */
@@ -151,7 +155,7 @@ export class PostgresJsLease implements Queryable {
 
   async rollback(): Promise<void> {
     if (this.failure || this.released || this.client.dead) return;
-    await this.command('rollback').catch(() => undefined);
+    await this.command('rollback').catch(() => (this.unclean = true));
   }
 
   /** Fails the lease when `signal` aborts: the statement running is cancelled and the connection dropped. */
@@ -218,7 +222,7 @@ export class PostgresJsLease implements Queryable {
     this.released = true;
     this.stopWatching?.();
     this.client.holder = undefined;
-    this.onRelease(this.client, this.failure === undefined);
+    this.onRelease(this.client, this.failure === undefined && !this.unclean);
   }
 }
 
@@ -227,7 +231,7 @@ export interface PostgresJsPoolOptions {
   size: number;
   /** Callers that may wait for a connection; past this, acquire fails at once with POOL_QUEUE_FULL. Default 1000. */
   maxWaiting?: number;
-  /** The longest wait for a connection before POOL_TIMEOUT. Default 5 s. */
+  /** The longest wait for a connection before POOL_TIMEOUT. Default 10 s, as for the wire pool. */
   acquireTimeoutMs?: number;
   /** An idle connection is closed after this long. */
   idleTimeoutMs: number;
@@ -321,7 +325,7 @@ export class PostgresJsPool {
 
   private release(client: Client, reusable: boolean): void {
     this.leased--;
-    if (!reusable || client.dead || this.closing || client.prepared.size > MAX_PREPARED) {
+    if (!reusable || client.dead || this.closing || client.prepared.size > MAX_PREPARED || performance.now() > client.retireAt) {
       this.all.delete(client);
       client.retire();
       // Its slot is free: the next waiter gets a fresh connection.

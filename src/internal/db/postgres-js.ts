@@ -27,7 +27,7 @@ import type { PostgresOptions } from './postgres.js';
 export interface PostgresJsOptions extends PostgresOptions {
   /** Callers that may wait for a connection (POOL_QUEUE_FULL past it); default 1000. */
   maxWaiting?: number;
-  /** The longest wait for a connection (POOL_TIMEOUT); default 5 s. */
+  /** The longest wait for a connection (POOL_TIMEOUT); default 10 s. */
   acquireTimeoutMs?: number;
 }
 

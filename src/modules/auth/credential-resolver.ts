@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 import type { Database } from '../../internal/db/database.js';
 import type { CacheBackend } from '../../internal/cache/cache.js';
-import { unauthorized } from '../../internal/errors/app-error.js';
+import { AppError, unauthorized } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
 import { hashApiKey, looksLikeApiKey } from '../tenancy/api-key-format.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -166,7 +166,10 @@ export class CredentialResolver {
     try {
       verified = await this.tokens.verify(token);
     } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : 'The access token is invalid.' };
+      // Only a verdict on the token itself is a (cacheable) refusal; a database that could not be asked to
+      // verify it (signing keys, issuer) is a 503, remembered nowhere.
+      if (error instanceof AppError && error.slug === 'unauthorized') return { ok: false, detail: error.message };
+      throw error;
     }
     const scope = { tenantId: verified.tenantId, projectId: verified.projectId };
     const rows = await this.db.tenantQuery<{ revoked: boolean; banned: boolean }>(

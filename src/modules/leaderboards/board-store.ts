@@ -1,5 +1,5 @@
 /** SQL of leaderboards (the boards themselves), always inside the caller's tenant and project. */
-import type { Database } from '../../internal/db/database.js';
+import { scopeParams, type Database } from '../../internal/db/database.js';
 import { isUniqueViolation } from '../../internal/db/errors.js';
 import { conflict } from '../../internal/errors/app-error.js';
 import type { ProjectScope } from '../auth/context.js';
@@ -52,8 +52,6 @@ const toBoard = (row: BoardRow): Board => ({
   metadata: row.metadata,
   createdAt: new Date(row.created_at),
 });
-
-const scopeParams = (scope: ProjectScope) => [scope.tenantId, scope.projectId];
 
 export class BoardStore {
   constructor(private readonly db: Database) {}

@@ -5,7 +5,7 @@
  * claim back (and the retry runs for real). Rows are per (tenant, project, caller, key) under RLS.
  */
 import { createHash } from 'node:crypto';
-import type { Database, Queryable } from '../../internal/db/database.js';
+import { scopeParams, type Database, type Queryable } from '../../internal/db/database.js';
 import { conflict } from '../../internal/errors/app-error.js';
 import type { ProjectScope } from '../auth/context.js';
 
@@ -28,8 +28,6 @@ export interface IdempotencyClaim {
 export function requestHash(parts: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(parts)).digest();
 }
-
-const scopeParams = (scope: ProjectScope) => [scope.tenantId, scope.projectId];
 
 export class IdempotencyStore {
   constructor(private readonly db: Database) {}

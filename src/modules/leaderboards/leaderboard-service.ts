@@ -12,7 +12,7 @@ import { BoardStore, type Board, type NewBoard } from './board-store.js';
 import { IdempotencyStore, requestHash, type IdempotencyClaim, type StoredAnswer } from './idempotency.js';
 import type { BoardPeriod, RankIndex } from './rank-index.js';
 import { entryOfMember, memberOf } from './rank-key.js';
-import { RecordStore, type FullRecordRow, type RecordRow } from './record-store.js';
+import { RecordStore, type FullRecordRow, type RecordRow, type SubmitValues } from './record-store.js';
 import { INT64_MAX, INT64_MIN } from './scores.js';
 
 export interface Caller {
@@ -51,6 +51,17 @@ export interface ScorePage {
 
 /** Purged per statement when a deleted board's records go. */
 const PURGE_BATCH = 5_000;
+
+/**
+ * What a step on a board returns when it found nothing there: the board may be stale (deleted, or recreated
+ * under its id, since this node cached it), which onLiveBoard checks before answering.
+ */
+const STALE: unique symbol = Symbol('stale board');
+type Stale = typeof STALE;
+
+function noRecord(): never {
+  throw notFound('This player has no record on this leaderboard.');
+}
 
 export class LeaderboardService {
   readonly boards: BoardStore;
@@ -106,7 +117,7 @@ export class LeaderboardService {
   }
 
   async submit(scope: ProjectScope, boardId: string, caller: Caller, input: SubmitInput): Promise<SubmitAnswer> {
-    let known = await this.directory.get(scope, boardId);
+    const known = await this.directory.get(scope, boardId);
     if (caller.kind === 'player' && known.board.authoritative) {
       throw forbidden('This leaderboard is authoritative: only a secret key may submit scores.');
     }
@@ -117,7 +128,7 @@ export class LeaderboardService {
     if (score > INT64_MAX || subscore > INT64_MAX || score < INT64_MIN || subscore < INT64_MIN) {
       throw validation('The resulting score or subscore is outside signed 64 bits.');
     }
-    const values = { playerId: input.playerId, score, subscore, metadataJson: input.metadataJson };
+    const values: SubmitValues = { playerId: input.playerId, score, subscore, metadataJson: input.metadataJson };
     const claim: IdempotencyClaim | undefined = input.idempotencyKey
       ? {
           caller: caller.kind === 'player' ? `player:${caller.playerId}` : 'secret',
@@ -126,47 +137,48 @@ export class LeaderboardService {
         }
       : undefined;
 
-    for (let attempt = 0; ; attempt++) {
-      const period = this.directory.periodOf(scope, known, 'current');
-      const target = { boardUid: known.board.uid, period: period.period, sort: known.board.sort, operator: known.board.operator };
-      let row: RecordRow | null;
-      let replay: StoredAnswer | null = null;
-      if (claim) {
-        ({ row, replay } = await this.db.withTenant(scope, async (tx) => {
-          const stored = await this.idempotency.claim(tx, scope, claim);
-          if (stored) return { row: null, replay: stored };
-          const written = await this.records.submit(scope, target, values, tx);
-          // A dead board: roll the claim back with the transaction, refresh the board, try again.
-          if (!written) throw new BoardGone();
-          await this.idempotency.store(tx, scope, claim, {
-            player_id: String(written.player_id),
-            score: String(written.score),
-            subscore: String(written.subscore),
-            seq: String(written.seq),
-            updated_at: new Date(written.updated_at).toISOString(),
-          });
-          return { row: written, replay: null };
-        }).catch((error: unknown) => {
-          if (error instanceof BoardGone) return { row: null, replay: null };
-          throw error;
-        }));
-      } else {
-        row = await this.records.submit(scope, target, values);
-      }
-      if (replay) return this.replayed(period, replay);
-      if (row) {
-        const ranked = await this.index.upsert(period, { playerId: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), seq: BigInt(row.seq) });
-        if (claim && ranked) {
-          await this.idempotency.storeRank(scope, claim, ranked.rank).catch((error: unknown) =>
-            this.logger.warn({ err: error }, 'leaderboards: could not store the rank of an idempotent submit'),
-          );
-        }
-        return { player_id: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), rank: ranked?.rank ?? null, updated_at: new Date(row.updated_at) };
-      }
-      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
-      if (!newer) throw notFound(`No leaderboard "${boardId}".`);
-      known = newer;
+    return this.onLiveBoard(scope, known, (live) => this.submitTo(scope, live, values, claim), () => {
+      throw notFound(`No leaderboard "${boardId}".`);
+    });
+  }
+
+  /** One submit to the board as `known` has it; STALE when the statement found that board dead. */
+  private async submitTo(scope: ProjectScope, known: KnownBoard, values: SubmitValues, claim: IdempotencyClaim | undefined): Promise<SubmitAnswer | Stale> {
+    const period = this.directory.periodOf(scope, known, 'current');
+    const target = { boardUid: known.board.uid, period: period.period, sort: known.board.sort, operator: known.board.operator };
+    let row: RecordRow | null;
+    let replay: StoredAnswer | null = null;
+    if (claim) {
+      ({ row, replay } = await this.db.withTenant(scope, async (tx) => {
+        const stored = await this.idempotency.claim(tx, scope, claim);
+        if (stored) return { row: null, replay: stored };
+        const written = await this.records.submit(scope, target, values, tx);
+        // A dead board: roll the claim back with the transaction, refresh the board, try again.
+        if (!written) throw new BoardGone();
+        await this.idempotency.store(tx, scope, claim, {
+          player_id: String(written.player_id),
+          score: String(written.score),
+          subscore: String(written.subscore),
+          seq: String(written.seq),
+          updated_at: new Date(written.updated_at).toISOString(),
+        });
+        return { row: written, replay: null };
+      }).catch((error: unknown) => {
+        if (error instanceof BoardGone) return { row: null, replay: null };
+        throw error;
+      }));
+    } else {
+      row = await this.records.submit(scope, target, values);
     }
+    if (replay) return this.replayed(period, replay);
+    if (!row) return STALE;
+    const ranked = await this.index.upsert(period, { playerId: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), seq: BigInt(row.seq) });
+    if (claim && ranked) {
+      await this.idempotency.storeRank(scope, claim, ranked.rank).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'leaderboards: could not store the rank of an idempotent submit'),
+      );
+    }
+    return { player_id: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), rank: ranked?.rank ?? null, updated_at: new Date(row.updated_at) };
   }
 
   private async replayed(period: BoardPeriod, stored: StoredAnswer): Promise<SubmitAnswer> {
@@ -176,11 +188,14 @@ export class LeaderboardService {
 
   /** One player's record with its rank; 404 when it has none. */
   async record(scope: ProjectScope, boardId: string, playerId: string, choice: PeriodChoice): Promise<ScoreItem> {
-    let known = await this.directory.get(scope, boardId);
-    for (let attempt = 0; ; attempt++) {
-      const period = this.directory.periodOf(scope, known, choice);
-      const [row, indexed] = await Promise.all([this.records.get(scope, known.board.uid, period.period, playerId), this.index.rankOf(period, playerId)]);
-      if (row) {
+    const known = await this.directory.get(scope, boardId);
+    return this.onLiveBoard(
+      scope,
+      known,
+      async (live) => {
+        const period = this.directory.periodOf(scope, live, choice);
+        const [row, indexed] = await Promise.all([this.records.get(scope, live.board.uid, period.period, playerId), this.index.rankOf(period, playerId)]);
+        if (!row) return STALE;
         // Read repair: Postgres has a newer version than the index (a write whose index update is still in
         // flight, or was lost with a node): applying it is safe, the index keeps whichever is newer.
         const seq = BigInt(row.seq);
@@ -188,12 +203,10 @@ export class LeaderboardService {
           indexed && indexed.seq >= seq
             ? indexed
             : await this.index.upsert(period, { playerId, score: BigInt(row.score), subscore: BigInt(row.subscore), seq });
-        if (ranked) return { rank: ranked.rank, record: row };
-      }
-      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
-      if (!newer) throw notFound('This player has no record on this leaderboard.');
-      known = newer;
-    }
+        return ranked ? { rank: ranked.rank, record: row } : STALE;
+      },
+      noRecord,
+    );
   }
 
   /** A page of the board in rank order (after a cursor's entry), or the window around one player. */
@@ -202,50 +215,70 @@ export class LeaderboardService {
     boardId: string,
     query: { limit: number; after: string | null; around: string | null; choice: PeriodChoice },
   ): Promise<ScorePage> {
-    let known: KnownBoard = await this.directory.get(scope, boardId);
-    for (let attempt = 0; ; attempt++) {
-      const period = this.directory.periodOf(scope, known, query.choice);
-      let entries;
-      if (query.around !== null) {
-        entries = await this.index.around(period, query.around, query.limit);
-        if (!entries) throw notFound('This player has no record on this leaderboard.');
-      } else {
-        const after = query.after === null ? null : entryOfMember(query.after, period.descending);
-        entries = await this.index.page(period, after, query.limit + 1);
-      }
-      const full = query.around === null && entries.length > query.limit;
-      if (full) entries = entries.slice(0, query.limit);
-      const rows = await this.records.rows(scope, known.board.uid, period.period, entries.map((entry) => entry.playerId));
-      if (entries.length > 0 && rows.size === 0) {
-        const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
-        if (newer) {
-          known = newer;
-          continue;
+    const known = await this.directory.get(scope, boardId);
+    // The page of the last try when the board stays stale: index entries that Postgres no longer has live, so
+    // no items, and the cursor after them when the page was full.
+    let partial: ScorePage = { items: [], nextAfter: null };
+    return this.onLiveBoard(
+      scope,
+      known,
+      async (live) => {
+        const period = this.directory.periodOf(scope, live, query.choice);
+        let entries;
+        if (query.around !== null) {
+          entries = await this.index.around(period, query.around, query.limit);
+          if (!entries) throw notFound('This player has no record on this leaderboard.');
+        } else {
+          const after = query.after === null ? null : entryOfMember(query.after, period.descending);
+          entries = await this.index.page(period, after, query.limit + 1);
         }
-      }
-      const items: ScoreItem[] = [];
-      for (const entry of entries) {
-        const record = rows.get(entry.playerId);
-        if (record) items.push({ rank: entry.rank, record });
-      }
-      const lastEntry = entries[entries.length - 1];
-      return { items, nextAfter: full && lastEntry ? memberOf(lastEntry, period.descending) : null };
-    }
+        const full = query.around === null && entries.length > query.limit;
+        if (full) entries = entries.slice(0, query.limit);
+        const rows = await this.records.rows(scope, live.board.uid, period.period, entries.map((entry) => entry.playerId));
+        const items: ScoreItem[] = [];
+        for (const entry of entries) {
+          const record = rows.get(entry.playerId);
+          if (record) items.push({ rank: entry.rank, record });
+        }
+        const lastEntry = entries[entries.length - 1];
+        const page = { items, nextAfter: full && lastEntry ? memberOf(lastEntry, period.descending) : null };
+        if (entries.length > 0 && rows.size === 0) {
+          partial = page;
+          return STALE;
+        }
+        return page;
+      },
+      () => partial,
+    );
   }
 
   async deleteRecord(scope: ProjectScope, boardId: string, playerId: string, choice: PeriodChoice): Promise<void> {
-    let known = await this.directory.get(scope, boardId);
-    for (let attempt = 0; ; attempt++) {
-      const period = this.directory.periodOf(scope, known, choice);
-      const seq = await this.records.remove(scope, known.board.uid, period.period, playerId);
-      if (seq !== null) {
+    const known = await this.directory.get(scope, boardId);
+    await this.onLiveBoard(
+      scope,
+      known,
+      async (live) => {
+        const period = this.directory.periodOf(scope, live, choice);
+        const seq = await this.records.remove(scope, live.board.uid, period.period, playerId);
+        if (seq === null) return STALE;
         await this.index.remove(period, playerId, seq);
-        return;
-      }
-      const newer = attempt === 0 ? await this.directory.refresh(scope, known) : null;
-      if (!newer) throw notFound('This player has no record on this leaderboard.');
-      known = newer;
-    }
+      },
+      noRecord,
+    );
+  }
+
+  /**
+   * Runs `run` on the board as this node knows it and, when that returns STALE, once more on the board now
+   * under its id (one fresh lookup, which is a 404 when the id has no board). `otherwise` answers when the
+   * lookup finds the same board after all, or when the second run returns STALE too.
+   */
+  private async onLiveBoard<T>(scope: ProjectScope, known: KnownBoard, run: (known: KnownBoard) => Promise<T | Stale>, otherwise: () => T): Promise<T> {
+    const first = await run(known);
+    if (first !== STALE) return first;
+    const newer = await this.directory.refresh(scope, known);
+    if (!newer) return otherwise();
+    const second = await run(newer);
+    return second === STALE ? otherwise() : second;
   }
 
   async close(): Promise<void> {

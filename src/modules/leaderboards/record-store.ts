@@ -6,7 +6,7 @@
  * The record's seq is taken inside DO UPDATE, i.e. after the row lock: a later write of a record always gets
  * a greater seq, which is what lets the rank index order reordered writes by it.
  */
-import type { Database, Queryable } from '../../internal/db/database.js';
+import { scopeParams, type Database, type Queryable } from '../../internal/db/database.js';
 import { sqlState } from '../../internal/db/errors.js';
 import { notFound, validation } from '../../internal/errors/app-error.js';
 import type { ProjectScope } from '../auth/context.js';
@@ -82,8 +82,6 @@ const SUBMIT_SQL: Record<'best-desc' | 'best-asc' | 'set' | 'incr', string> = {
     'true',
   ),
 };
-
-const scopeParams = (scope: ProjectScope) => [scope.tenantId, scope.projectId];
 
 /** Live records of a live board with their players' usernames; callers add the player condition ($5). */
 const RECORD_SELECT = `select r.player_id, r.score, r.subscore, r.seq, r.metadata, r.updated_at, p.username

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionPool, connectionLifetimeMs, type ConnectionPoolOptions, type Lease } from '../../src/internal/db/postgres-pool.js';
+import { ConnectionPool, connectionLifetimeMs, MIN_DEFAULT_MAX_WAITING, type ConnectionPoolOptions, type Lease } from '../../src/internal/db/postgres-pool.js';
 import { PgConnection } from '../../src/internal/db/wire/connection.js';
 import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
 import { FakePgServer, waitFor, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
@@ -43,8 +43,11 @@ async function start(options: Partial<ConnectionPoolOptions> = {}, frozen: numbe
   return { fake: server, pool };
 }
 
+/** A hang is a failure of its own test, not of the whole file. */
+const BOUNDED = { timeout: 20_000 };
+
 describe('the connection pool', () => {
-  it('bounds its waiters: past maxWaiting an acquire fails at once with POOL_QUEUE_FULL', async () => {
+  it('bounds its waiters: past maxWaiting an acquire fails at once with POOL_QUEUE_FULL', BOUNDED, async () => {
     const { pool } = await start({ maxWaiting: 2 });
     const held = await pool.acquire();
     const first = pool.acquire();
@@ -58,16 +61,21 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('defaults maxWaiting to four times its size', async () => {
-    const { pool } = await start({ size: 1 });
-    const held = await pool.acquire();
-    const waiters = Array.from({ length: 4 }, () => pool.acquire());
-    await assert.rejects(pool.acquire(), { code: 'POOL_QUEUE_FULL' });
-    held.release();
-    for (const waiter of waiters) (await waiter).release();
+  it('defaults maxWaiting to four times its size, and never under MIN_DEFAULT_MAX_WAITING', BOUNDED, async () => {
+    for (const size of [1, 100]) {
+      const { pool } = await start({ size });
+      const held = await Promise.all(Array.from({ length: size }, () => pool.acquire()));
+      const bound = Math.max(4 * size, MIN_DEFAULT_MAX_WAITING);
+      const waiters = Array.from({ length: bound }, () => pool.acquire());
+      await assert.rejects(pool.acquire(), { code: 'POOL_QUEUE_FULL' });
+      for (const lease of held) lease.release();
+      for (const waiter of waiters) (await waiter).release();
+      await pool.close(1);
+      await server!.close();
+    }
   });
 
-  it('fails an acquire that waits past acquireTimeoutMs with POOL_TIMEOUT', async () => {
+  it('fails an acquire that waits past acquireTimeoutMs with POOL_TIMEOUT', BOUNDED, async () => {
     const { pool } = await start({ acquireTimeoutMs: 100 });
     const held = await pool.acquire();
     const started = Date.now();
@@ -78,7 +86,7 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('a signal that aborts while waiting removes the waiter and fails with DEADLINE_EXCEEDED', async () => {
+  it('a signal that aborts while waiting removes the waiter and fails with DEADLINE_EXCEEDED', BOUNDED, async () => {
     const { pool } = await start();
     const held = await pool.acquire();
     const deadline = new AbortController();
@@ -92,7 +100,7 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('a statement whose signal aborts: rejected at once, the connection destroyed, and the waiter gets a fresh one', async () => {
+  it('a statement whose signal aborts: rejected at once, the connection destroyed, and the waiter gets a fresh one', BOUNDED, async () => {
     const { fake, pool } = await start({}, [0]);
     const lease = await pool.acquire();
     const deadline = new AbortController();
@@ -112,7 +120,7 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('a lease released with a statement in flight does not hand its connection on', async () => {
+  it('a lease released with a statement in flight does not hand its connection on', BOUNDED, async () => {
     const { fake, pool } = await start({}, [0]);
     const lease = await pool.acquire();
     const abandoned = lease.query('select never', []);
@@ -127,7 +135,7 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('a released lease cannot be used: every method fails with LEASE_RELEASED', async () => {
+  it('a released lease cannot be used: every method fails with LEASE_RELEASED', BOUNDED, async () => {
     const { pool } = await start();
     const lease: Lease = await pool.acquire();
     assert.deepEqual(await lease.query('select v', ['1']), [{ v: '1' }]);
@@ -139,7 +147,7 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
-  it('retires a connection past its maximum lifetime when it is released', async () => {
+  it('retires a connection past its maximum lifetime when it is released', BOUNDED, async () => {
     const { fake, pool } = await start({ maxLifetimeMs: 100 });
     await waitFor(
       async () => {
@@ -159,7 +167,7 @@ describe('the connection pool', () => {
     assert.equal(pool.stats().open, 1);
   });
 
-  it('gives each connection its lifetime within ±10% of maxLifetimeMs', () => {
+  it('gives each connection its lifetime within ±10% of maxLifetimeMs', BOUNDED, () => {
     assert.equal(connectionLifetimeMs(1_000, () => 0), 900);
     assert.equal(connectionLifetimeMs(1_000, () => 0.5), 1_000);
     assert.ok(connectionLifetimeMs(1_000, () => 0.999_999) <= 1_100);

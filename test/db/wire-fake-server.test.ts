@@ -50,8 +50,11 @@ const frozen = async (client: FakePgClient) => {
   await client.ignoreAll();
 };
 
+/** A hang is a failure of its own test, not of the whole file. */
+const BOUNDED = { timeout: 20_000 };
+
 describe('the wire client against a scripted server', () => {
-  it('reads answers that arrive one byte at a time', async () => {
+  it('reads answers that arrive one byte at a time', BOUNDED, async () => {
     const fake = await startServer(async (client) => {
       client.byteByByte = true;
       await client.acceptLogin();
@@ -64,7 +67,7 @@ describe('the wire client against a scripted server', () => {
     assert.equal(connection.transactionStatus, 'I');
   });
 
-  it('an ErrorResponse among several pipelined units fails that unit alone, each unit answered in order', async () => {
+  it('an ErrorResponse among several pipelined units fails that unit alone, each unit answered in order', BOUNDED, async () => {
     const fake = await startServer(serving(echo));
     const { connection } = connect(fake);
     const results = await Promise.allSettled([
@@ -84,7 +87,7 @@ describe('the wire client against a scripted server', () => {
   });
 
   for (const copy of ['G', 'H', 'W'] as const) {
-    it(`refuses COPY (${copy}): the call fails clearly, the connection is discarded, nothing hangs`, async () => {
+    it(`refuses COPY (${copy}): the call fails clearly, the connection is discarded, nothing hangs`, BOUNDED, async () => {
       const fake = await startServer(serving((text, params) => (text.startsWith('copy') ? { copy } : echo(text, params))));
       const { connection, closes } = connect(fake);
       const copying = connection.query('copy t from stdin');
@@ -96,7 +99,7 @@ describe('the wire client against a scripted server', () => {
     });
   }
 
-  it('a SCRAM server signature that does not match fails the login', async () => {
+  it('a SCRAM server signature that does not match fails the login', BOUNDED, async () => {
     const fake = await startServer(async (client) => {
       await scramExchange(client, { forgeSignature: true });
       await client.serve(echo);
@@ -105,7 +108,7 @@ describe('the wire client against a scripted server', () => {
     await assert.rejects(connection.query('select x', ['1']), (error: Error & { code?: string }) => /^28/.test(error.code ?? '') && /signature/i.test(error.message));
   });
 
-  it('a SCRAM server that skips its proof and says AuthenticationOk fails the login', async () => {
+  it('a SCRAM server that skips its proof and says AuthenticationOk fails the login', BOUNDED, async () => {
     const fake = await startServer(async (client) => {
       await scramExchange(client, { skipProof: true });
       await client.serve(echo);
@@ -114,7 +117,7 @@ describe('the wire client against a scripted server', () => {
     await assert.rejects(connection.query('select x', ['1']), (error: Error & { code?: string }) => /^28/.test(error.code ?? ''));
   });
 
-  it('the 501st distinct statement closes the oldest prepared one, which is prepared again when next used', async () => {
+  it('the 501st distinct statement closes the oldest prepared one, which is prepared again when next used', BOUNDED, async () => {
     const fake = await startServer(serving(echo));
     const { connection } = connect(fake);
     for (let i = 0; i < 500; i++) await connection.query(`select c${i}`, []);
@@ -129,7 +132,7 @@ describe('the wire client against a scripted server', () => {
     assert.equal(parsesOfFirst(), 2);
   });
 
-  it('a frozen server: the unit timeout cancels, discards the connection and fails as unavailable', async () => {
+  it('a frozen server: the unit timeout cancels, discards the connection and fails as unavailable', BOUNDED, async () => {
     const fake = await startServer(frozen);
     const { connection, closes } = connect(fake, { unitTimeoutMs: 300 });
     const started = Date.now();
@@ -141,7 +144,7 @@ describe('the wire client against a scripted server', () => {
     assert.deepEqual(fake.cancelRequests[0], { processId: 777, secretKey: 0x1234abcd, sslRequested: false });
   });
 
-  it('a frozen server: an aborted signal fails the unit at once, cancels it and discards the connection', async () => {
+  it('a frozen server: an aborted signal fails the unit at once, cancels it and discards the connection', BOUNDED, async () => {
     const fake = await startServer(frozen);
     const { connection, closes } = connect(fake, {}, '?sslmode=prefer');
     const deadline = new AbortController();
@@ -160,7 +163,7 @@ describe('the wire client against a scripted server', () => {
     await assert.rejects(connection.query('select 1', [], deadline.signal), { code: 'DEADLINE_EXCEEDED' });
   });
 
-  it('cancel() sends the process id and secret key given at start-up', async () => {
+  it('cancel() sends the process id and secret key given at start-up', BOUNDED, async () => {
     const fake = await startServer(async (client) => {
       await client.acceptLogin(-5, -1_000_000);
       await client.serve(echo);
@@ -172,7 +175,7 @@ describe('the wire client against a scripted server', () => {
     assert.deepEqual(fake.cancelRequests[0], { processId: -5, secretKey: -1_000_000, sslRequested: false });
   });
 
-  it('holds frames while the socket is full and sends them in order once it drains', async () => {
+  it('holds frames while the socket is full and sends them in order once it drains', BOUNDED, async () => {
     let client: FakePgClient | undefined;
     const fake = await startServer(async (accepted) => {
       client = accepted;
@@ -197,7 +200,7 @@ describe('the wire client against a scripted server', () => {
     assert.equal(connection.pendingWriteBytes, 0);
   });
 
-  it('rejects more than 65,535 parameters clearly, and the connection goes on', async () => {
+  it('rejects more than 65,535 parameters clearly, and the connection goes on', BOUNDED, async () => {
     const fake = await startServer(serving(echo));
     const { connection } = connect(fake);
     await assert.rejects(connection.query('select many', new Array<string>(65_536).fill('1')), /65535|65,535/);

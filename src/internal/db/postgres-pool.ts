@@ -18,6 +18,12 @@ import type { PgConnection, StatementList } from './wire/connection.js';
 
 export const DEFAULT_MAX_LIFETIME_MS = 30 * 60_000;
 export const DEFAULT_ACQUIRE_TIMEOUT_MS = 10_000;
+/**
+ * Default bound on waiters: 4 × size, but never under this. A burst of a few hundred short transactions on a
+ * healthy database clears in milliseconds and must not be refused; the bound is for a database that stopped
+ * answering, where waiters would otherwise pile up until their timeouts.
+ */
+export const MIN_DEFAULT_MAX_WAITING = 256;
 
 /**
  * A connection's own lifetime: maxLifetimeMs ± 10%, so that connections opened together (at start, or after
@@ -122,7 +128,10 @@ export interface ConnectionPoolOptions {
   idleTimeoutMs: number;
   /** A connection is retired (on release, or while idle) after this long, ±10%. Default 30 min; 0: never. */
   maxLifetimeMs?: number;
-  /** Callers that may wait for a connection; past that, acquire fails at once with POOL_QUEUE_FULL. Default 4 × size. */
+  /**
+   * Callers that may wait for a connection; past that, acquire fails at once with POOL_QUEUE_FULL. Default
+   * max(4 × size, MIN_DEFAULT_MAX_WAITING).
+   */
   maxWaiting?: number;
   /** An acquire that waited this long fails with POOL_TIMEOUT. Default 10 s. */
   acquireTimeoutMs?: number;
@@ -158,7 +167,7 @@ export class ConnectionPool {
 
   constructor(private readonly options: ConnectionPoolOptions) {
     this.maxLifetimeMs = options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
-    this.maxWaiting = options.maxWaiting ?? 4 * options.size;
+    this.maxWaiting = options.maxWaiting ?? Math.max(4 * options.size, MIN_DEFAULT_MAX_WAITING);
     this.acquireTimeoutMs = options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS;
     this.idleSweep = setInterval(() => this.closeIdle(), Math.max(options.idleTimeoutMs / 4, 100));
     this.idleSweep.unref();

@@ -141,17 +141,15 @@ export class PgConnection {
     for (const [, params] of statements) {
       if (params.length > MAX_PARAMETERS) return Promise.reject(tooManyParametersError(params.length, MAX_PARAMETERS));
     }
+    const timeout = this.options.unitTimeoutMs;
+    const deadline = timeout ? performance.now() + timeout : Infinity;
     return new Promise((resolve, reject) => {
-      const unit: Unit = { statements, steps: [], current: 0, prepared: [], evicted: [], error: undefined, failedStep: -1, retried: false, deadline: Infinity, resolve, reject, detach: undefined };
+      const unit: Unit = { statements, steps: [], current: 0, prepared: [], evicted: [], error: undefined, failedStep: -1, retried: false, deadline, resolve, reject, detach: undefined };
       if (!this.send(unit)) return;
       if (signal) {
         const onAbort = () => this.abandon(deadlineExceeded());
         signal.addEventListener('abort', onAbort, { once: true });
         unit.detach = () => signal.removeEventListener('abort', onAbort);
-      }
-      if (this.options.unitTimeoutMs) {
-        unit.deadline = performance.now() + this.options.unitTimeoutMs;
-        this.armUnitTimer();
       }
     });
   }
@@ -204,6 +202,7 @@ export class PgConnection {
     }
     this.units.push(unit);
     this.scheduleFlush();
+    if (unit.deadline !== Infinity) this.armUnitTimer();
     return true;
   }
 

@@ -135,6 +135,32 @@ describe('the connection pool', () => {
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
 
+  it('a ROLLBACK that fails destroys the connection rather than keep a transaction open', BOUNDED, async () => {
+    // The first connection says it is in a transaction after every unit, and refuses ROLLBACK.
+    let accepted = 0;
+    server = await FakePgServer.start(async (client: FakePgClient) => {
+      const first = accepted++ === 0;
+      await client.acceptLogin();
+      await client.serve(
+        (text, params) => (first && text === 'rollback' ? { error: { code: 'XX000', message: 'rollback failed' } } : echo(text, params)),
+        () => (first ? 'T' : 'I'),
+      );
+    });
+    const target = parseConnectionUrl(server.url(), {});
+    pool = new ConnectionPool({ size: 1, idleTimeoutMs: 60_000, create: (onClose) => new PgConnection(target, { connectTimeoutMs: 5_000, onClose }) });
+    const lease = await pool.acquire();
+    await lease.query('begin');
+    await lease.rollback(); // does not throw: the caller is busy with the failure that made it roll back
+    const fake = server;
+    await waitFor(() => fake.clients[0]!.socket.destroyed || fake.clients[0]!.socket.readableEnded, 5_000, 'the connection closed');
+    lease.release();
+    const next = await pool.acquire();
+    assert.deepEqual(await next.query('select v', ['fresh']), [{ v: 'fresh' }]);
+    assert.equal(fake.clients.length, 2);
+    next.release();
+    assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
+  });
+
   it('a released lease cannot be used: every method fails with LEASE_RELEASED', BOUNDED, async () => {
     const { pool } = await start();
     const lease: Lease = await pool.acquire();

@@ -39,6 +39,12 @@ export interface PostgresOptions {
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const IDLE_TIMEOUT_MS = 60_000;
+/**
+ * Work with no request deadline (background jobs, start-up) still gives up on a server that stopped answering:
+ * the server itself cancels a statement at statement_timeout, so one with no answer this much later is on a
+ * frozen server or a dead network; it is cancelled and its connection discarded.
+ */
+const UNANSWERED_AFTER_STATEMENT_TIMEOUT_MS = 5_000;
 
 /** A pool of `size` connections to `url` as ggscale opens them (also the benchmarks' plain-select baseline). */
 export function openPool(url: string, size: number, statementTimeoutMs: number, applicationName = 'ggscale'): ConnectionPool {
@@ -46,7 +52,8 @@ export function openPool(url: string, size: number, statementTimeoutMs: number, 
   return new ConnectionPool({
     size,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
-    create: (onClose) => new PgConnection(target, { connectTimeoutMs: CONNECT_TIMEOUT_MS, onClose }),
+    create: (onClose) =>
+      new PgConnection(target, { connectTimeoutMs: CONNECT_TIMEOUT_MS, unitTimeoutMs: statementTimeoutMs + UNANSWERED_AFTER_STATEMENT_TIMEOUT_MS, onClose }),
   });
 }
 

@@ -144,6 +144,23 @@ describe('the wire client against a scripted server', () => {
     assert.deepEqual(fake.cancelRequests[0], { processId: 777, secretKey: 0x1234abcd, sslRequested: false });
   });
 
+  it('the unit timeout counts from the last word of the server: a unit queued behind slow ones is not failed for their time', BOUNDED, async () => {
+    const slowMs = 1_500;
+    const fake = await startServer(async (client) => {
+      await client.acceptLogin();
+      for (;;) {
+        const unit = await client.unit().catch(() => undefined);
+        if (!unit) return;
+        await new Promise((resolve) => setTimeout(resolve, slowMs));
+        await client.write(...client.answerUnit(unit, echo), backend.ready());
+      }
+    });
+    const { connection } = connect(fake, { unitTimeoutMs: 2_000 });
+    // Each answered 1.5 s after the one before: the second 3 s after it was sent, but never 2 s of silence.
+    const answers = await Promise.all([connection.query('select a', ['1']), connection.query('select b', ['2'])]);
+    assert.deepEqual(answers, [[{ a: '1' }], [{ b: '2' }]]);
+  });
+
   it('a frozen server: an aborted signal fails the unit at once, cancels it and discards the connection', BOUNDED, async () => {
     const fake = await startServer(frozen);
     const { connection, closes } = connect(fake, {}, '?sslmode=prefer');

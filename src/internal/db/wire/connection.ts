@@ -52,7 +52,7 @@ interface Unit extends Preparation {
   /** The step the error belongs to. */
   failedStep: number;
   retried: boolean;
-  /** performance.now() by which the server must have answered (unitTimeoutMs), else Infinity. */
+  /** performance.now() by which the server must have said more (unitTimeoutMs), else Infinity. */
   deadline: number;
   resolve: (results: Row[][]) => void;
   reject: (error: Error) => void;
@@ -65,9 +65,11 @@ export interface ConnectOptions {
   /** Called once, when the connection is closed for whatever reason (error, server shutdown, end()). */
   onClose: () => void;
   /**
-   * Backstop for callers without a deadline of their own: a unit the server has not answered within this many
-   * ms is cancelled, the connection closed, and the unit fails with code ETIMEDOUT (a lost connection, 503).
-   * Set it above statement_timeout, which should normally fire first. Unset or 0: no backstop.
+   * Backstop for callers without a deadline of their own: when the server stays silent this many ms while a
+   * unit waits for it, the unit is cancelled, the connection closed, and the unit fails with code ETIMEDOUT (a
+   * lost connection, 503). The clock starts when the unit is sent and restarts whenever the server sends
+   * something, so a unit queued behind slow ones on the same connection is not blamed for their time. Set it
+   * above statement_timeout, which should normally fire first. Unset or 0: no backstop.
    */
   unitTimeoutMs?: number;
   /** Bound on the CancelRequest's own connection (default 2 s). */
@@ -265,7 +267,12 @@ export class PgConnection {
       this.reader.push(chunk, this.handleMessage, () => this.phase === 'closed');
     } catch (error) {
       this.close(error as Error);
+      return;
     }
+    // The server is alive and working through the units in order: the oldest one waiting gets a fresh clock.
+    const timeout = this.options.unitTimeoutMs;
+    const head = this.units[0];
+    if (timeout && head) head.deadline = performance.now() + timeout;
   }
 
   private handle(type: number, data: Buffer, start: number, end: number): void {
@@ -369,7 +376,7 @@ export class PgConnection {
     else unit.resolve(results!);
   }
 
-  /** The unit timeout: one timer per connection, for the oldest unit (they are answered in order). */
+  /** The unit timeout: one timer per connection, for the oldest unit (the server answers units in order). */
   private armUnitTimer(): void {
     const head = this.units[0];
     if (this.unitTimer || !head || head.deadline === Infinity) return;

@@ -4,6 +4,7 @@
  * (JIT, connection pools, caches) that is not counted.
  */
 import autocannon, { type RequestSpec } from 'autocannon';
+import { perOperation, probed, type RoundProbe } from './probe.js';
 import { median } from './table.js';
 
 export interface LoadOptions {
@@ -34,6 +35,10 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, number>;
+  /** Successful responses in the measured window. */
+  requests?: number;
+  /** With a probe (alternate): what it measured, per successful response (median over the rounds). */
+  perOp?: Record<string, number>;
 }
 
 export const DEFAULT_CONNECTIONS = 64;
@@ -71,6 +76,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors,
     statusCodes,
+    requests: result['2xx'],
   };
 }
 
@@ -84,20 +90,28 @@ export function assertClean(what: string, result: LoadResult): void {
 /**
  * Measures two or more targets in alternating rounds (A B A B ...) so drift on a shared 2-core machine
  * (thermal, other processes) falls on all of them alike; each figure is the median over its rounds. Many
- * short rounds and a median shrug off a burst of load better than one long run each.
+ * short rounds and a median shrug off a burst of load better than one long run each. `probes` (per target)
+ * measure around each measured round (not its warm-up), reported per successful response in `perOp`.
  */
 export async function alternate<K extends string>(
   rounds: number,
   targets: Record<K, LoadOptions>,
+  probes: Partial<Record<K, RoundProbe>> = {},
 ): Promise<Record<K, LoadResult>> {
   const names = Object.keys(targets) as K[];
   const runs = Object.fromEntries(names.map((name) => [name, [] as LoadResult[]])) as unknown as Record<K, LoadResult[]>;
+  const measured = Object.fromEntries(names.map((name) => [name, [] as { operations: number; totals: Record<string, number> }[]])) as unknown as Record<
+    K,
+    { operations: number; totals: Record<string, number> }[]
+  >;
   for (let round = 0; round < rounds; round++) {
     for (const name of names) {
       // Warm up once, before the first round: later rounds find the target warm.
-      const result = await load(round === 0 ? targets[name] : { ...targets[name], warmupSeconds: 0 });
+      if (round === 0 && (targets[name].warmupSeconds ?? 1) > 0) await load({ ...targets[name], seconds: targets[name].warmupSeconds ?? 1, warmupSeconds: 0 });
+      const { result, totals } = await probed(probes[name], () => load({ ...targets[name], warmupSeconds: 0 }));
       assertClean(name, result);
       runs[name].push(result);
+      measured[name].push({ operations: result.requests ?? 0, totals });
     }
   }
   return Object.fromEntries(
@@ -112,6 +126,7 @@ export async function alternate<K extends string>(
           non2xx: all.reduce((sum, r) => sum + r.non2xx, 0),
           errors: all.reduce((sum, r) => sum + r.errors, 0),
           statusCodes: {},
+          ...(probes[name] ? { perOp: perOperation(measured[name]) } : {}),
         },
       ];
     }),

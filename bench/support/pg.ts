@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import type { Database } from '../../src/internal/db/database.js';
 import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
@@ -70,7 +71,7 @@ export interface SeededProject {
  * Seeds `players` players into a new tenant and project, through the operator path (a bench is a
  * scheduler-like caller: it creates tenants). Ids of one call are consecutive.
  */
-export async function seedPlayers(db: PostgresDatabase, tenantName: string, players: number): Promise<SeededProject> {
+export async function seedPlayers(db: Database, tenantName: string, players: number): Promise<SeededProject> {
   return db.operator('bench seed', async (tx) => {
     const [tenant] = await tx.query<{ id: string }>('insert into tenants (name) values ($1) returning id', [tenantName]);
     const [project] = await tx.query<{ id: string }>('insert into projects (tenant_id, name) values ($1, $2) returning id', [tenant!.id, 'bench']);

@@ -87,6 +87,7 @@ class Client {
     if (this.dead) throw connectionLost();
     const { target } = this.settings;
     this.socket = target.socketPath ? net.connect(target.socketPath) : net.connect(target.port, target.host);
+    this.socket.setNoDelay(true);
     return this.socket;
   }
 
@@ -127,30 +128,24 @@ export class PostgresJsLease implements Queryable {
   /** A ROLLBACK that failed: the connection may still be inside the transaction. */
   private unclean = false;
   private released = false;
-  private rejectFailed: (error: Error) => void = () => undefined;
-  /** Rejects when the lease fails (connection lost, deadline passed), for racing work that does not end. */
-  readonly failed: Promise<never>;
+  /** Told when the lease fails (connection lost, deadline passed): guard()'s race, made only when needed. */
+  private onFailure: ((error: Error) => void) | undefined;
   private stopWatching: (() => void) | undefined;
 
   constructor(
     private readonly client: Client,
     private readonly onRelease: (client: Client, reusable: boolean) => void,
   ) {
-    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
-    this.failed.catch(() => undefined);
     client.holder = this;
   }
 
   query<T extends object = Row>(text: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return this.send(() => {
-      this.client.prepared.add(text);
-      return this.client.sql.unsafe(text, params as unknown as postgres.ParameterOrJSON<never>[], PREPARED);
-    }) as Promise<T[]>;
+    return this.send(text, params, true) as Promise<T[]>;
   }
 
   /** A statement without parameters in the simple protocol (BEGIN, COMMIT, ROLLBACK): nothing to prepare. */
   async command(text: string): Promise<void> {
-    await this.send(() => this.client.sql.unsafe(text));
+    await this.send(text, [], false);
   }
 
   async rollback(): Promise<void> {
@@ -165,16 +160,27 @@ export class PostgresJsLease implements Queryable {
     this.stopWatching = () => signal.removeEventListener('abort', onAbort);
   }
 
-  /** Work on this lease, rejected as soon as the lease fails even if the work itself never settles. */
+  /**
+   * Work on this lease (fn of a transaction, which may wait on anything), rejected as soon as the lease fails
+   * even if the work itself never settles. (Statements alone need no guard: a failure rejects them all.)
+   */
   guard<T>(work: Promise<T>): Promise<T> {
-    work.catch(() => undefined);
-    return Promise.race([work, this.failed]);
+    if (this.failure) {
+      work.catch(() => undefined);
+      return Promise.reject(this.failure);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.onFailure = reject;
+      work.then(resolve, reject);
+    });
   }
 
-  private send(create: () => Statement): Promise<Row[]> {
+  private send(text: string, params: readonly SqlParam[], prepared: boolean): Promise<Row[]> {
     const refusal = this.failure ?? (this.released ? poolError('LEASE_RELEASED', 'this database lease was released') : this.client.dead ? connectionLost() : undefined);
     if (refusal) return Promise.reject(refusal);
-    const statement = create().execute();
+    const { sql } = this.client;
+    if (prepared) this.client.prepared.add(text);
+    const statement = (prepared ? sql.unsafe<Row[]>(text, params as unknown as postgres.ParameterOrJSON<never>[], PREPARED) : sql.unsafe<Row[]>(text)).execute();
     return new Promise((resolve, reject) => {
       const entry: Pending = { statement, reject };
       this.pending.push(entry);
@@ -204,7 +210,7 @@ export class PostgresJsLease implements Queryable {
     if (this.failure) return;
     this.failure = error;
     for (const entry of this.pending.splice(0)) entry.reject(error);
-    this.rejectFailed(error);
+    this.onFailure?.(error);
   }
 
   /** Gives up on the transaction now: its statement cancelled on the server, its connection dropped. */

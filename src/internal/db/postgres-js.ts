@@ -79,7 +79,7 @@ export class PostgresJsDatabase implements Database {
   private async onOwnerConnection<T>(work: (lease: PostgresJsLease) => Promise<T>): Promise<T> {
     const lease = await this.operatorPool.acquire(currentDeadline());
     try {
-      return await lease.guard(work(lease));
+      return await work(lease);
     } finally {
       lease.release();
     }
@@ -96,7 +96,7 @@ export class PostgresJsDatabase implements Database {
       // All four leave in one write. If the statement fails, the COMMIT ends the aborted transaction as a
       // ROLLBACK: the connection is idle again either way.
       const steps = [lease.command('begin'), lease.query(SET_TENANT_SCOPE_SQL, scopeValues), lease.query<T>(text, params), lease.command('commit')] as const;
-      const settled = await lease.guard(Promise.allSettled(steps));
+      const settled = await Promise.allSettled(steps);
       // The first failure is the cause (a failed BEGIN or scope makes the statement fail as well).
       for (const step of settled) if (step.status === 'rejected') throw step.reason;
       return (settled[2] as PromiseFulfilledResult<T[]>).value;
@@ -142,7 +142,7 @@ export class PostgresJsDatabase implements Database {
   async ping(): Promise<void> {
     const lease = await this.pool.acquire(currentDeadline());
     try {
-      await lease.guard(lease.query('select 1'));
+      await lease.query('select 1');
     } finally {
       lease.release();
     }

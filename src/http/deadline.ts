@@ -22,9 +22,13 @@ declare module 'fastify' {
   }
 }
 
+const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+
 /** Node's HTTP server options for the slow-client bounds. */
-export function serverTimeouts(requestTimeoutMs: number): { headersTimeout: number; connectionsCheckingInterval: number } {
+export function serverTimeouts(requestTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
   return {
+    // Both at creation: Node refuses a headersTimeout above the requestTimeout it has at that moment.
+    requestTimeout: requestTimeoutMs,
     headersTimeout: requestTimeoutMs,
     // Node checks these timeouts only this often (30 s by default, which let slow clients hold sockets for up
     // to a minute past a 3 s timeout); a quarter of the bound, at most a second, keeps the overshoot small.
@@ -42,6 +46,7 @@ export function installRequestDeadline(app: FastifyInstance, timeoutMs: number):
   app.addHook('onRequest', (request, reply, done) => {
     const controller = new AbortController();
     const timer = setTimeout(expire, timeoutMs, request, reply, controller);
+    timers.set(request, timer);
     reply.raw.once('close', () => {
       clearTimeout(timer);
       // The client went away before its answer: the work it started is for nobody.
@@ -51,12 +56,17 @@ export function installRequestDeadline(app: FastifyInstance, timeoutMs: number):
     withDeadline(controller.signal, done);
   });
   app.addHook('preHandler', (request, _reply, done) => (request.deadline ? withDeadline(request.deadline, done) : done()));
+  // Answered: the deadline no longer applies (work the request left running in the background keeps going).
+  app.addHook('onResponse', (request, _reply, done) => {
+    clearTimeout(timers.get(request));
+    done();
+  });
 }
 
 function expire(request: FastifyRequest, reply: FastifyReply, controller: AbortController): void {
+  // Upgraded (WebSocket) requests were hijacked and live on; answered ones are done.
+  if ((request.raw as { upgrade?: boolean }).upgrade === true || reply.raw.writableFinished) return;
   controller.abort(deadlineExceeded());
-  // Upgraded (WebSocket) requests were hijacked and live on; nothing to answer for them.
-  if ((request.raw as { upgrade?: boolean }).upgrade === true) return;
   if (reply.sent || reply.raw.headersSent) {
     // An answer that started but cannot finish in time (a client reading a download too slowly).
     if (!reply.raw.writableEnded) reply.raw.destroy();

@@ -17,6 +17,14 @@ export function withDeadline<T>(signal: AbortSignal, fn: () => T): T {
   return storage.run(signal, fn);
 }
 
+/**
+ * Runs fn outside any request's deadline: for work a request starts and does not wait for (a purge, a
+ * cleanup), which must not be cancelled when that request's client goes away or its deadline passes.
+ */
+export function withoutDeadline<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 /** The signal of the request being served, if any. */
 export function currentDeadline(): AbortSignal | undefined {
   return storage.getStore();

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { eventually } from '../support/tenancy.js';
+import { withoutDeadline } from '../../src/internal/deadline.js';
 
 const TIMEOUT_MS = 1_000;
 /** Generous: the machine is shared; the point is "answered", not "answered fast". */
@@ -20,6 +21,7 @@ for (const kind of databaseKinds()) {
     let database: TestDatabase;
     let test: TestApp;
     let url: string;
+    const background: Record<string, string> = {};
 
     before(async () => {
       database = await kind.create();
@@ -40,6 +42,19 @@ for (const kind of databaseKinds()) {
             return { committed: true };
           });
           app.get('/test/fast', async () => ({ ok: true }));
+          // Work the request leaves running: inherited, it ends with the deadline; detached, it carries on.
+          app.post('/test/background', async () => {
+            const later = async (name: string) => {
+              await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 1.5));
+              background[name] = await database.db.tenantQuery({ tenantId: '1' }, 'select 1').then(
+                () => 'ran',
+                (error: { code?: string }) => error.code ?? 'failed',
+              );
+            };
+            void later('inherited');
+            void withoutDeadline(() => later('detached'));
+            return new Promise(() => undefined);
+          });
           app.post('/test/body-then-database', async (request) => {
             const rows = await database.db.tenantQuery({ tenantId: '1' }, 'select $1::text as echoed', [JSON.stringify(request.body)]);
             return rows[0];
@@ -82,6 +97,13 @@ for (const kind of databaseKinds()) {
       });
       assert.equal(late.status, 503);
       assert.ok(performance.now() - started < ANSWERED_WITHIN_MS);
+    });
+
+    it('cancels the database work a request left running at its deadline, unless detached with withoutDeadline', async () => {
+      const res = await fetch(`${url}/test/background`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+      assert.equal(res.status, 503);
+      await eventually(async () => Object.keys(background).length === 2, 20_000, 'both background tasks ended');
+      assert.deepEqual(background, { inherited: 'DEADLINE_EXCEEDED', detached: 'ran' });
     });
 
     it('rolls back a transaction still running at the deadline', async () => {
@@ -151,3 +173,14 @@ function slowClient(url: string, head: string): Promise<{ answer: string; elapse
     });
   });
 }
+
+describe('a long REQUEST_TIMEOUT_MS', () => {
+  it('starts (Node refused a header timeout above its default request timeout of 300 s)', async () => {
+    const test = await buildTestApp({ env: { REQUEST_TIMEOUT_MS: '600000' } });
+    try {
+      await test.app.listen({ port: 0, host: '127.0.0.1' });
+    } finally {
+      await test.close();
+    }
+  });
+});

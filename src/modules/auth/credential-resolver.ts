@@ -6,6 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Database } from '../../internal/db/database.js';
+import { withoutDeadline } from '../../internal/deadline.js';
 import type { CacheBackend } from '../../internal/cache/cache.js';
 import { AppError, unauthorized } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
@@ -155,9 +156,7 @@ export class CredentialResolver {
     if (row.revoked) return { ok: false, detail: 'The API key has been revoked.' };
     const scope = { tenantId: String(row.tenant_id), projectId: String(row.project_id) };
     // last_used_at is refreshed at most once per cache period per node: no write per request.
-    this.db
-      .tenantQuery(scope, 'update api_keys set last_used_at = now() where id = $1', [row.key_id])
-      .catch((error: unknown) => this.logger.debug({ err: error }, 'last_used_at not updated'));
+    withoutDeadline(() => this.db.tenantQuery(scope, 'update api_keys set last_used_at = now() where id = $1', [row.key_id])).catch((error: unknown) => this.logger.debug({ err: error }, 'last_used_at not updated'));
     return { ok: true, auth: { kind: row.kind, ...scope, keyId: String(row.key_id) } };
   }
 

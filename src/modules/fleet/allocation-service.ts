@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { TenantScope } from '../../internal/db/database.js';
+import { withoutDeadline } from '../../internal/deadline.js';
 import { AppError, conflict, notFound, unavailable } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
 import type { AllocationRecord, AllocationState, AllocationStore } from './allocation-store.js';
@@ -66,7 +67,8 @@ export class AllocationService {
       const outcome = await this.backend
         .allocate({ fleet: toSpec(fleet), allocationId: id, selector, metadata })
         .catch(async (error: unknown) => {
-          await this.store.dropPending(scope, id).catch(() => undefined);
+          // Also when the failure is this request's deadline: the reservation must not outlive it.
+          await withoutDeadline(() => this.store.dropPending(scope, id)).catch(() => undefined);
           throw error;
         });
       if (outcome.kind === 'unallocated') {

@@ -4,6 +4,7 @@
  * Postgres when missing. No rank is ever computed with COUNT(*).
  */
 import type { Database } from '../../internal/db/database.js';
+import { withoutDeadline } from '../../internal/deadline.js';
 import { forbidden, notFound, validation } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
 import type { ProjectScope } from '../auth/context.js';
@@ -105,7 +106,8 @@ export class LeaderboardService {
     await this.index.dropBoard(scope.tenantId, scope.projectId, uid).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'leaderboards: could not drop a deleted board from the rank index'),
     );
-    const purge = this.purge(scope, uid).catch((error: unknown) =>
+    // Not tied to this request: its client may leave as soon as it has its 204.
+    const purge = withoutDeadline(() => this.purge(scope, uid)).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'leaderboards: purge of a deleted board stopped; the sweeper will finish it'),
     );
     this.purges.add(purge);

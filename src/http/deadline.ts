@@ -49,8 +49,9 @@ export function installRequestDeadline(app: FastifyInstance, timeoutMs: number):
     timers.set(request, timer);
     reply.raw.once('close', () => {
       clearTimeout(timer);
-      // The client went away before its answer: the work it started is for nobody.
-      if (!reply.raw.writableFinished && !controller.signal.aborted) controller.abort(deadlineExceeded());
+      // The client went away before its answer: the work it started is for nobody. (An upgraded request's
+      // reply was hijacked: its socket lives on as a WebSocket, and so does its work.)
+      if (!reply.raw.writableFinished && !reply.sent && !controller.signal.aborted) controller.abort(deadlineExceeded());
     });
     request.deadline = controller.signal;
     withDeadline(controller.signal, done);
@@ -64,8 +65,10 @@ export function installRequestDeadline(app: FastifyInstance, timeoutMs: number):
 }
 
 function expire(request: FastifyRequest, reply: FastifyReply, controller: AbortController): void {
-  // Upgraded (WebSocket) requests were hijacked and live on; answered ones are done.
-  if ((request.raw as { upgrade?: boolean }).upgrade === true || reply.raw.writableFinished) return;
+  // Answered requests are done; upgraded (WebSocket) ones were hijacked and live on as sockets. An upgrade
+  // still waiting (its credential, its cap) is answered 503 like any other request.
+  const upgrade = (request.raw as { upgrade?: boolean }).upgrade === true;
+  if (reply.raw.writableFinished || (upgrade && reply.sent)) return;
   controller.abort(deadlineExceeded());
   if (reply.sent || reply.raw.headersSent) {
     // An answer that started but cannot finish in time (a client reading a download too slowly).

@@ -87,7 +87,9 @@ export class CredentialResolver {
         this.decisions.clear();
         break;
     }
-    for (const listener of this.invalidationListeners) listener(event);
+    // Listeners act for the whole node (realtime closes sockets), not for the request that revoked something:
+    // its deadline must not cut their work short.
+    for (const listener of this.invalidationListeners) withoutDeadline(() => listener(event));
   }
 
   /** Hears every invalidation applied here, local or from another node (realtime closes sockets with it). */

@@ -3,7 +3,7 @@
  * waiters, an acquire timeout, and the request's deadline (src/internal/deadline.ts), which ends the wait for
  * a connection, or the transaction: rejected at once, the statement cancelled on the server, the connection
  * dropped so that the server rolls the transaction back, never handed on mid-transaction. Every path leaves
- * the counts right.
+ * the counts right. Work without a deadline still gives up on a server that stopped answering.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -217,5 +217,32 @@ describe('the postgres.js driver and a frozen backend (own PostgreSQL)', { skip:
     await eventually(async () => (await admin`select 1 from pg_stat_activity where pid = ${thawed}`).length === 0, 10_000, 'the old backend gone');
     assert.deepEqual(await db.operator('test read', (tx) => tx.query('select n from pool_probe where n in (10, 11)')), []);
     assert.deepEqual(db.poolStats(), { max: 1, inUse: 0, waiting: 0 });
+  });
+
+  it('without a deadline, gives up on a statement unanswered long past statement_timeout (ETIMEDOUT, a 503)', async () => {
+    const statementTimeoutMs = 500;
+    const background = await openTestPostgres({ url: pg.url, poolSize: 1, statementTimeoutMs }, 'postgres.js');
+    try {
+      const running = elapsed(
+        background.withTenant(scope, async (tx) => {
+          const [me] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+          frozenPid = me!.pid;
+          await tx.query('insert into pool_probe (n) values (20)');
+          process.kill(frozenPid, 'SIGSTOP');
+          await tx.query('insert into pool_probe (n) values (21)');
+        }),
+      );
+      const { error, ms } = await running;
+      assert.equal((error as { code?: string }).code, 'ETIMEDOUT');
+      assert.ok(isDatabaseUnavailable(error));
+      // statement_timeout + 5 s, and slack for a busy machine; not the minutes of TCP keepalive.
+      assert.ok(ms >= statementTimeoutMs + 4_000 && ms < statementTimeoutMs + 5_000 + 5_000, `${ms} ms`);
+      assert.deepEqual(await background.tenantQuery(scope, 'select 1 as one'), [{ one: 1 }]);
+    } finally {
+      if (frozenPid) process.kill(frozenPid, 'SIGCONT');
+      frozenPid = 0;
+      await background.close();
+    }
+    assert.deepEqual(await db.operator('test read', (tx) => tx.query('select n from pool_probe where n in (20, 21)')), []);
   });
 });

@@ -120,6 +120,11 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** What a transaction gets when the server stopped answering (the wire client's error, mapped to 503). */
+function unansweredError(timeoutMs: number): Error {
+  return Object.assign(new Error(`PostgreSQL did not answer within ${timeoutMs} ms; the statement was cancelled and the connection discarded`), { code: 'ETIMEDOUT' });
+}
+
 /** One transaction's hold on a connection. */
 export class PostgresJsLease implements Queryable {
   /** Statements sent and not answered, oldest first. */
@@ -131,10 +136,15 @@ export class PostgresJsLease implements Queryable {
   /** Told when the lease fails (connection lost, deadline passed): guard()'s race, made only when needed. */
   private onFailure: ((error: Error) => void) | undefined;
   private stopWatching: (() => void) | undefined;
+  /** When the server last answered (or was first asked), for the unanswered timeout. */
+  private lastProgress = 0;
+  private unansweredTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly client: Client,
     private readonly onRelease: (client: Client, reusable: boolean) => void,
+    /** No answer for this long while a statement is pending: the server is frozen or unreachable (0: never). */
+    private readonly unansweredTimeoutMs: number,
   ) {
     client.holder = this;
   }
@@ -181,6 +191,8 @@ export class PostgresJsLease implements Queryable {
     const { sql } = this.client;
     if (prepared) this.client.prepared.add(text);
     const statement = (prepared ? sql.unsafe<Row[]>(text, params as unknown as postgres.ParameterOrJSON<never>[], PREPARED) : sql.unsafe<Row[]>(text)).execute();
+    if (this.pending.length === 0) this.lastProgress = performance.now();
+    this.armUnansweredTimer();
     return new Promise((resolve, reject) => {
       const entry: Pending = { statement, reject };
       this.pending.push(entry);
@@ -201,8 +213,28 @@ export class PostgresJsLease implements Queryable {
   }
 
   private forget(entry: Pending): void {
+    this.lastProgress = performance.now();
     const index = this.pending.indexOf(entry);
     if (index >= 0) this.pending.splice(index, 1);
+  }
+
+  /**
+   * Work without a request deadline (background jobs, start-up) still gives up on a server that stopped
+   * answering: the server cancels a statement itself at statement_timeout, so no answer long after it means a
+   * frozen server or a dead network. One timer per transaction, re-armed from the last answer.
+   */
+  private armUnansweredTimer(): void {
+    if (this.unansweredTimer || this.unansweredTimeoutMs <= 0) return;
+    const check = () => {
+      this.unansweredTimer = undefined;
+      if (this.pending.length === 0 || this.failure || this.released) return;
+      const waited = performance.now() - this.lastProgress;
+      if (waited >= this.unansweredTimeoutMs) return this.abort(unansweredError(this.unansweredTimeoutMs));
+      this.unansweredTimer = setTimeout(check, this.unansweredTimeoutMs - waited);
+      this.unansweredTimer.unref();
+    };
+    this.unansweredTimer = setTimeout(check, this.unansweredTimeoutMs);
+    this.unansweredTimer.unref();
   }
 
   /** The connection is gone: every statement still waiting fails, and so does everything sent later. */
@@ -227,6 +259,7 @@ export class PostgresJsLease implements Queryable {
     if (this.pending.length > 0) this.abort(poolError('LEASE_RELEASED', 'a statement was still running when its transaction ended'));
     this.released = true;
     this.stopWatching?.();
+    clearTimeout(this.unansweredTimer);
     this.client.holder = undefined;
     this.onRelease(this.client, this.failure === undefined && !this.unclean);
   }
@@ -241,6 +274,8 @@ export interface PostgresJsPoolOptions {
   acquireTimeoutMs?: number;
   /** An idle connection is closed after this long. */
   idleTimeoutMs: number;
+  /** A statement with no answer for this long fails its transaction (ETIMEDOUT) and drops the connection; 0: never. */
+  unansweredTimeoutMs: number;
 }
 
 interface Waiter {
@@ -267,7 +302,7 @@ export class PostgresJsPool {
     if (signal?.aborted) throw deadlineExceeded();
     const client = this.takeIdle() ?? (this.all.size < this.options.size ? this.create() : await this.wait(signal));
     this.leased++;
-    const lease = new PostgresJsLease(client, (released, reusable) => this.release(released, reusable));
+    const lease = new PostgresJsLease(client, (released, reusable) => this.release(released, reusable), this.options.unansweredTimeoutMs);
     if (signal) lease.watch(signal);
     return lease;
   }

@@ -32,6 +32,8 @@ export interface PostgresJsOptions extends PostgresOptions {
 }
 
 const IDLE_TIMEOUT_MS = 60_000;
+/** No answer this long after statement_timeout: a frozen server or a dead network (as with the wire client). */
+const UNANSWERED_AFTER_STATEMENT_TIMEOUT_MS = 5_000;
 const OPERATOR_POOL_SIZE = 2;
 
 function openPool(url: string, size: number, options: PostgresJsOptions, applicationName = 'ggscale'): PostgresJsPool {
@@ -39,6 +41,7 @@ function openPool(url: string, size: number, options: PostgresJsOptions, applica
     settings: postgresJsSettings(url, applicationName, options.statementTimeoutMs),
     size,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
+    unansweredTimeoutMs: options.statementTimeoutMs + UNANSWERED_AFTER_STATEMENT_TIMEOUT_MS,
     ...(options.maxWaiting !== undefined ? { maxWaiting: options.maxWaiting } : {}),
     ...(options.acquireTimeoutMs !== undefined ? { acquireTimeoutMs: options.acquireTimeoutMs } : {}),
   });

@@ -9,7 +9,7 @@
  * sets the raw ceiling's concurrency), for experiments.
  */
 import { hash, verify } from '@node-rs/argon2';
-import { loadConfig } from '../src/internal/config/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { ARGON2_PARAMS } from '../src/modules/auth/password-hasher.js';
 import { BENCH_ADMIN_TOKEN, createProject, signup } from './support/api.js';
 import { drive } from './support/drive.js';

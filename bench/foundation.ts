@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { DatabaseDriver } from '../src/internal/config/config.js';
+import type { DatabaseDriver } from '../src/internal/config/core.js';
 import type { Database } from '../src/internal/db/database.js';
 import { openPostgres } from '../src/internal/db/open.js';
 import { openPool } from '../src/internal/db/postgres.js';

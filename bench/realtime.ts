@@ -185,7 +185,6 @@ async function ggscalePhase(count: number, fds: number): Promise<Phase> {
     // The setup signs in a few hundred players from one address.
     AUTH_RATE_LIMIT_PER_MIN: '0',
     PROJECT_AUTH_RATE_LIMIT_PER_MIN: '0',
-    PRE_AUTH_RATE_LIMIT_PER_MIN: '0',
   }, fds);
   try {
     await waitFor(`${base}/v1/readyz`, 60_000);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { ConfigError, loadConfig, type Config } from './internal/config/config.js';
+import { ConfigError, loadConfig, type Config } from './app/config.js';
 import { DataDirLockedError } from './internal/db/lockfile.js';
 import { packageRoot } from './internal/paths.js';
 import { ListenError } from './start/listen-error.js';

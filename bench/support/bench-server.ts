@@ -17,7 +17,7 @@ import { buildApp } from '../../src/http/app.js';
 import { addAuthHook } from '../../src/http/auth-hook.js';
 import { Id } from '../../src/http/schemas.js';
 import { bindDeploymentNamespace, createCache } from '../../src/internal/cache/index.js';
-import { loadConfig, type Config } from '../../src/internal/config/config.js';
+import { loadConfig, type Config } from '../../src/app/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';

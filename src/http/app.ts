@@ -3,7 +3,7 @@
  * tests build the app the same way and drive it with inject() or a real socket.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import type { Database } from '../internal/db/database.js';
 import type { Migration } from '../internal/db/migrate.js';
 import type { CacheBackend } from '../internal/cache/cache.js';

@@ -4,7 +4,7 @@
  * Adding a domain is one import and one entry below.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import type { AppDeps } from './app.js';
 import type { Services } from './services.js';
 

@@ -1,7 +1,7 @@
 /**
  * The composition root of the domain services: built once per app from the infrastructure it is given.
  */
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { MemoryCache } from '../internal/cache/memory.js';
 import { DeploymentNamespace } from '../internal/cache/namespace.js';
 import type { AppDeps } from './app.js';

@@ -2,7 +2,7 @@
  * `ggscale bootstrap --tenant NAME --project NAME`: creates (or reuses) the tenant and project and a fresh
  * pair of keys, and prints {"tenant_id","project_id","publishable_key","secret_key"}.
  */
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { createLogger } from '../internal/telemetry/logger.js';
 import { withOperatorAccess, type OperatorAccess } from './operator-session.js';
 

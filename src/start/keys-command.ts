@@ -1,5 +1,5 @@
 /** `ggscale keys rotate`: publishes a new signing key that starts signing after the publish lead time. */
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { withOperatorAccess } from './operator-session.js';
 
 export async function runKeysCommand(config: Config, args: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { DataDirLock } from '../internal/db/lockfile.js';
 import { isMigrated, loadMigrations, migrateDown, migrateUp } from '../internal/db/migrate.js';
 import { openDatabase } from '../internal/db/open.js';

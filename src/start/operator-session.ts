@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { DataDirLock, readLock } from '../internal/db/lockfile.js';
 import type { Database } from '../internal/db/database.js';
 

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../internal/config/config.js';
+import type { Config } from '../app/config.js';
 import { createLogger, flushLogger, type Logger } from '../internal/telemetry/logger.js';
 import { Metrics } from '../internal/telemetry/metrics.js';
 import { LazyDatabase } from '../internal/db/lazy.js';

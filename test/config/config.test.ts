@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../src/internal/config/config.js';
+import { ConfigError, loadConfig } from '../../src/app/config.js';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/internal/config/config.js';
+import { ConfigError, loadConfig } from '../../src/app/config.js';
 import { openDatabase } from '../../src/internal/db/open.js';
 import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { PostgresJsDatabase } from '../../src/internal/db/postgres-js.js';

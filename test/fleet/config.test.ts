@@ -1,7 +1,7 @@
 /** The fleet layer's configuration: documented defaults, and errors that name their variable. */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/internal/config/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { loadFleetConfig } from '../../src/modules/fleet/config.js';
 import { defaultGameServerCommand, gameServerEnv, resolveCommand } from '../../src/modules/fleet/local/default-command.js';
 

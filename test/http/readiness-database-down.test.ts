@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/internal/config/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { serve, type RunningServer } from '../../src/start/serve.js';
 import { OwnPostgres } from '../support/services.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { loadConfig } from '../../src/internal/config/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { serve, type RunningServer } from '../../src/start/serve.js';
 import { OwnPostgres } from '../support/services.js';

@@ -1,7 +1,7 @@
 /** Realtime settings: defaults, and errors that name the variable. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/internal/config/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { loadRealtimeConfig } from '../../src/modules/realtime/config.js';
 
 describe('realtime config', () => {

@@ -35,7 +35,7 @@ if (!Number.isSafeInteger(SEED) || !Number.isSafeInteger(RUNS) || RUNS < 1) thro
 const ONLY = process.env.FUZZ_ONLY ? new Set(process.env.FUZZ_ONLY.split(',').map((s) => s.trim())) : undefined;
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 2);
 
-/** Budgets lifted so the fuzz reaches handlers instead of 429s (src/internal/config/config.ts, "limits"). */
+/** Budgets lifted so the fuzz reaches handlers instead of 429s (src/modules/ratelimit/config.ts, "limits"). */
 const LIFTED_BUDGETS = {
   RATE_LIMIT_PER_MIN: '100000000',
   SECRET_KEY_RATE_LIMIT_PER_MIN: '100000000',
@@ -44,7 +44,6 @@ const LIFTED_BUDGETS = {
   AUTH_FAILURES_PER_EMAIL_IP: '100000000',
   AUTH_FAILURES_PER_EMAIL: '100000000',
   BAD_CREDENTIALS_PER_IP_PER_MIN: '100000000',
-  PRE_AUTH_RATE_LIMIT_PER_MIN: '100000000',
   // Connection caps too: the socket pass opens WebSockets and leaves them to close on their own.
   WS_MAX_CONNECTIONS_PER_TENANT: '100000000',
   WS_MAX_CONNECTIONS_PER_PLAYER: '100000000',

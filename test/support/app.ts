@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { loadConfig, type Config } from '../../src/internal/config/config.js';
+import { loadConfig, type Config } from '../../src/app/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
 import { loadMigrations } from '../../src/internal/db/migrate.js';

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { Database } from '../../src/internal/db/database.js';
 import { PgliteDatabase, type PgliteOptions } from '../../src/internal/db/pglite.js';
-import type { DatabaseDriver } from '../../src/internal/config/config.js';
+import type { DatabaseDriver } from '../../src/internal/config/core.js';
 import { openPostgres, type PostgresDriverDatabase } from '../../src/internal/db/open.js';
 import type { PostgresJsOptions } from '../../src/internal/db/postgres-js.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';

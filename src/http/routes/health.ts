@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
-import type { Config } from '../../internal/config/config.js';
+import type { CoreConfig } from '../../internal/config/core.js';
 import { isMigrated } from '../../internal/db/migrate.js';
 import { sendProblem } from '../problem.js';
 import { withDeadline } from '../../internal/deadline.js';
@@ -18,7 +18,7 @@ const Readiness = Type.Object(
   { additionalProperties: false },
 );
 
-export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; config: Config }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: { deps: AppDeps; config: CoreConfig }): Promise<void> {
   const { deps, config } = opts;
   const healthBody = JSON.stringify({ status: 'ok', version: 'v1', commit: config.commit });
 

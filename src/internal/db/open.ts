@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sql } from 'postgres';
-import type { Config, DatabaseDriver } from '../config/config.js';
+import type { CoreConfig, DatabaseDriver } from '../config/core.js';
 import type { Database } from './database.js';
 import { DEFAULT_MAINTENANCE_INTERVAL_MS } from './maintenance-schedule.js';
 import type { PostgresJsOptions } from './postgres-js.js';
@@ -34,7 +34,7 @@ export async function openPostgres(driver: DatabaseDriver, options: PostgresJsOp
 }
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in the data folder. */
-export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
+export async function openDatabase(config: CoreConfig, options: OpenOptions = {}): Promise<Database> {
   if (config.databaseUrl) {
     return openPostgres(config.databaseDriver, {
       url: config.databaseUrl,

@@ -3,7 +3,7 @@
  * flushed on shutdown. Credentials are redacted wherever they could appear.
  */
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from '../config/config.js';
+import type { LogLevel } from '../config/core.js';
 
 export type { Logger };
 

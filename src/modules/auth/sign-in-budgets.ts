@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import type { LimitsConfig } from '../../internal/config/config.js';
+import type { LimitsConfig } from '../ratelimit/config.js';
 import type { Budget, RateLimiter } from '../ratelimit/limiter.js';
 import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
 import type { ProjectScope } from './context.js';

@@ -2,7 +2,8 @@
  * The leaderboards' environment variables (issue 4); each error names its variable. Which rank index runs
  * follows CACHE_BACKEND (memory → in-process, redis → Redis sorted sets at REDIS_URL).
  */
-import { integer, text, type Env } from '../../internal/config/parse.js';
+import type { Env } from '../../internal/config/parse.js';
+import { defineSection, integer, text, type ConfigSection } from '../../internal/config/section.js';
 
 export interface LeaderboardsConfig {
   /** Records read per query when a rank index is rebuilt from Postgres. */
@@ -20,12 +21,40 @@ export interface LeaderboardsConfig {
   purgeIntervalMs: number;
 }
 
-export function loadLeaderboardsConfig(env: Env): LeaderboardsConfig {
-  return {
-    rebuildBatchSize: integer(env, 'LEADERBOARD_REBUILD_BATCH', 10_000, 100, 1_000_000),
-    boardCacheMs: integer(env, 'LEADERBOARD_BOARD_CACHE_MS', 5_000, 0, 600_000),
-    redisKeyPrefix: text(env, 'LEADERBOARD_REDIS_KEY_PREFIX') ?? 'ggscale:',
-    rebuildWaitMs: integer(env, 'LEADERBOARD_REBUILD_WAIT_MS', 8_000, 0, 600_000),
-    purgeIntervalMs: integer(env, 'LEADERBOARD_PURGE_INTERVAL_SECONDS', 300, 0, 86_400) * 1000,
-  };
-}
+export const leaderboardsSection: ConfigSection<'leaderboards', LeaderboardsConfig> = defineSection(
+  'leaderboards',
+  'Leaderboards',
+  {
+    rebuildBatchSize: integer('LEADERBOARD_REBUILD_BATCH', {
+      default: 10_000,
+      min: 100,
+      max: 1_000_000,
+      doc: 'records read per query when a rank index is rebuilt from PostgreSQL',
+    }),
+    boardCacheMs: integer('LEADERBOARD_BOARD_CACHE_MS', {
+      default: 5_000,
+      min: 0,
+      max: 600_000,
+      doc: 'how long a node trusts its cached board settings (every write still checks that the board is alive)',
+    }),
+    redisKeyPrefix: text('LEADERBOARD_REDIS_KEY_PREFIX', {
+      default: 'ggscale:',
+      doc: 'with `CACHE_BACKEND=redis`, the root of the rank-index keys, in front of the deployment namespace (which already keeps deployments sharing one Redis apart)',
+    }),
+    rebuildWaitMs: integer('LEADERBOARD_REBUILD_WAIT_MS', {
+      default: 8_000,
+      min: 0,
+      max: 600_000,
+      doc: "with `CACHE_BACKEND=redis`, how long a request waits for another node's rebuild of a rank index before answering `503`",
+    }),
+    purgeIntervalSeconds: integer('LEADERBOARD_PURGE_INTERVAL_SECONDS', {
+      default: 300,
+      min: 0,
+      max: 86_400,
+      doc: "how often expired idempotency records and deleted boards' leftover records are purged (`0`: never)",
+    }),
+  },
+  ({ purgeIntervalSeconds, ...leaderboards }) => ({ ...leaderboards, purgeIntervalMs: purgeIntervalSeconds * 1000 }),
+);
+
+export const loadLeaderboardsConfig = (env: Env): LeaderboardsConfig => leaderboardsSection.parse(env);

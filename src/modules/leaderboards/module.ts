@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { addAuthHook } from '../../http/auth-hook.js';
 import type { DomainModule, DomainModuleContext } from '../../http/modules.js';
-import type { Config } from '../../internal/config/config.js';
+import type { Config } from '../../app/config.js';
 import { LeaderboardService } from './leaderboard-service.js';
 import { MemoryRankIndex } from './memory-rank-index.js';
 import type { RankIndex, RankSource } from './rank-index.js';

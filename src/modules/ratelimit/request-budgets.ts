@@ -4,7 +4,7 @@
  * nothing). Sign-in routes have their own budgets (src/modules/auth/sign-in-budgets.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LimitsConfig } from '../../internal/config/config.js';
+import type { LimitsConfig } from './config.js';
 import type { AuthContext } from '../auth/context.js';
 import type { ProjectSettings } from '../tenancy/project-settings.js';
 import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { addAuthHook, authOf, bearerOf } from '../../http/auth-hook.js';
-import type { LimitsConfig } from '../../internal/config/config.js';
+import type { LimitsConfig } from '../ratelimit/config.js';
 import { AppError, validation } from '../../internal/errors/app-error.js';
 import type { CredentialResolver } from '../auth/credential-resolver.js';
 import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';

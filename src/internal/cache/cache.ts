@@ -1,7 +1,7 @@
 /**
  * The cache backend: the small, domain-shaped set of shared-state operations that rate limits,
  * connection caps and security-decision caches need. One in-process implementation (memory) and one
- * shared by every node (redis); both pass the same contract suite (test/cache/contract.test.ts).
+ * shared by every node (redis); both pass the same contract suite (test/cache/contract/).
  *
  * Keys are always built by the caller from the authenticated context ("{tenant}:{project}:..."),
  * never from client input alone. A shared backend puts the deployment's namespace in front of every key and
@@ -60,13 +60,6 @@ export interface CacheBackend {
   renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void>;
   releaseLease(setKey: string, member: string): Promise<void>;
   countLeases(setKey: string): Promise<number>;
-
-  /** Short-lived shared values (idempotency markers, negative caches). */
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** Sets only when absent; true when this call set it. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
-  del(key: string): Promise<void>;
 
   /** Pub/sub, used to invalidate security caches on every node. */
   publish(channel: string, message: string): Promise<void>;

@@ -4,6 +4,7 @@
  * nobody touches any more so memory stays bounded by the live keys.
  */
 import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+import { checkBudget, drain, gcra } from './gcra.js';
 
 export interface MemoryCacheOptions {
   /** Milliseconds clock; tests inject one. Defaults to a monotonic clock (immune to wall-clock jumps). */
@@ -18,51 +19,12 @@ interface Budget {
   at: number;
 }
 
-/**
- * GCRA ("leaky bucket as a meter"), shared with the Redis Lua script so both backends decide identically.
- * Each unit of cost uses windowMs/limit ms of the window; usage drains 1 ms per ms. A hit fits while usage
- * stays <= windowMs, so a full budget allows a burst of exactly `limit`, then one more every windowMs/limit.
- * Storing the usage (<= windowMs) instead of an absolute "theoretical arrival time" keeps the floating-point
- * numbers small. A burst still sums `limit` rounded copies of windowMs/limit (error up to about
- * limit * windowMs * 2e-16), so comparisons allow windowMs * 1e-9: bursts stay exact for limits up to
- * ~4 million, and a hit is let in at most a billionth of the window early.
- */
-/** Rejects arguments that would turn the arithmetic into NaN/Infinity (and, on Redis, poison the stored state). */
-export function checkBudget(limit: number, windowMs: number, cost: number): void {
-  if (!(limit >= 1 && windowMs > 0 && cost > 0 && Number.isFinite(limit * windowMs * cost))) {
-    throw new RangeError(`invalid budget: limit ${limit}, windowMs ${windowMs}, cost ${cost}`);
-  }
-}
-
-export function gcra(
-  level: number,
-  limit: number,
-  windowMs: number,
-  cost: number,
-  count: boolean,
-): { decision: WindowDecision; level: number } {
-  const unit = windowMs / limit;
-  const epsilon = windowMs * 1e-9;
-  const fits = level + cost * unit <= windowMs + epsilon;
-  const after = fits && count ? level + cost * unit : level;
-  const remaining = Math.max(0, Math.floor((windowMs - after + epsilon) / unit));
-  let retryAfterMs = 0;
-  if (count && !fits) retryAfterMs = Math.ceil(level + cost * unit - windowMs - epsilon); // until this very hit fits
-  else if (remaining === 0) retryAfterMs = Math.ceil(after + unit - windowMs - epsilon); // until one more hit fits
-  const resetMs = Math.max(0, Math.ceil(after - epsilon));
-  return {
-    decision: { allowed: count ? fits : remaining > 0, remaining, retryAfterMs: Math.max(0, retryAfterMs), resetMs },
-    level: after,
-  };
-}
-
 export class MemoryCache implements CacheBackend {
   readonly kind = 'memory';
   private readonly now: () => number;
   private readonly logger?: MemoryCacheOptions['logger'];
   private readonly budgets = new Map<string, Budget>();
   private readonly leases = new Map<string, Map<string, number>>();
-  private readonly values = new Map<string, { value: string; expiresAt: number }>();
   private readonly channels = new Map<string, Set<(message: string) => void>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -118,30 +80,6 @@ export class MemoryCache implements CacheBackend {
     return this.liveLeases(setKey, this.now()).size;
   }
 
-  async get(key: string): Promise<string | null> {
-    const entry = this.values.get(key);
-    if (!entry) return null;
-    if (entry.expiresAt <= this.now()) {
-      this.values.delete(key);
-      return null;
-    }
-    return entry.value;
-  }
-
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.values.set(key, { value, expiresAt: this.now() + ttlMs });
-  }
-
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if ((await this.get(key)) !== null) return false;
-    this.values.set(key, { value, expiresAt: this.now() + ttlMs });
-    return true;
-  }
-
-  async del(key: string): Promise<void> {
-    this.values.delete(key);
-  }
-
   async publish(channel: string, message: string): Promise<void> {
     for (const listener of this.channels.get(channel) ?? []) {
       // Asynchronous like a real broker: a subscriber never runs inside the publisher's call stack.
@@ -175,7 +113,7 @@ export class MemoryCache implements CacheBackend {
 
   private levelAt(key: string, now: number): number {
     const budget = this.budgets.get(key);
-    return budget ? Math.max(0, budget.level - Math.max(0, now - budget.at)) : 0;
+    return budget ? drain(budget.level, budget.at, now) : 0;
   }
 
   /** The set with expired members dropped (not stored back when it does not exist yet). */
@@ -188,7 +126,6 @@ export class MemoryCache implements CacheBackend {
   private sweep(): void {
     const now = this.now();
     for (const [key, budget] of this.budgets) if (budget.at + budget.level <= now) this.budgets.delete(key);
-    for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key);
     for (const [key] of this.leases) if (this.liveLeases(key, now).size === 0) this.leases.delete(key);
   }
 }

@@ -3,12 +3,13 @@
  * EVALSHA via defineCommand) that read the clock with redis.call('TIME'): nodes with skewed clocks still
  * share one budget because only the server's clock is ever used.
  *
- * Budgets use GCRA, the same arithmetic as memory.ts's gcra() (keep the two in step): one hash per key
- * holding the used part of the window and when it was measured. Chosen over a sorted-set log (memory grows
- * with the limit, and cost > 1 means many members) and over the two-bucket approximation (not exact: a burst
- * straddling the bucket boundary can exceed the limit): GCRA is O(1) per key, exact under concurrency, takes
- * any cost, and gives retry/reset times in closed form. Its window is a sliding one: a full budget allows a
- * burst of `limit`, then one more hit every windowMs/limit.
+ * Budgets use GCRA (gcra.ts holds its arithmetic in TypeScript, for memory.ts, and in Lua, for this script,
+ * and a test holds the two equal): one hash per key holding the used part of the window and when it was
+ * measured. Chosen over a sorted-set log (memory grows with the limit, and cost > 1 means many members) and
+ * over the two-bucket approximation (not exact: a burst straddling the bucket boundary can exceed the
+ * limit): GCRA is O(1) per key, exact under concurrency, takes any cost, and gives retry/reset times in
+ * closed form. Its window is a sliding one: a full budget allows a burst of `limit`, then one more hit every
+ * windowMs/limit.
  *
  * Every key and channel is in the deployment's keyspace (keyspace.ts): until useNamespace() has bound it,
  * every operation rejects as if Redis were unreachable and nothing is subscribed, so no key is ever written
@@ -22,7 +23,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { unavailable } from '../errors/app-error.js';
 import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
 import { DEFAULT_ROOT, RedisKeyspace, checkRoot } from './keyspace.js';
-import { checkBudget } from './memory.js';
+import { checkBudget, gcraBudgetLua } from './gcra.js';
 
 export interface RedisCacheOptions {
   url: string;
@@ -37,29 +38,8 @@ export interface RedisCacheOptions {
 const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000`;
 
-/** KEYS[1] budget; ARGV limit, windowMs, cost, count (1 = hit, 0 = peek). Returns allowed, remaining, retryAfterMs, resetMs. */
-const GCRA_LUA = `${NOW_MS}
-local limit, window, cost, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
-local level = 0
-local state = redis.call('HMGET', KEYS[1], 'level', 'at')
-if state[1] then level = math.max(0, tonumber(state[1]) - math.max(0, now - tonumber(state[2]))) end
-local unit = window / limit
-local epsilon = window * 1e-9
-local fits = level + cost * unit <= window + epsilon
-local after = level
-if fits and count then
-  after = level + cost * unit
-  -- %.17g: Lua's default 14 digits would round the stored numbers
-  redis.call('HSET', KEYS[1], 'level', string.format('%.17g', after), 'at', string.format('%.17g', now))
-  redis.call('PEXPIRE', KEYS[1], math.ceil(after) + 1)
-end
-local remaining = math.max(0, math.floor((window - after + epsilon) / unit))
-local retry = 0
-if count and not fits then retry = math.ceil(level + cost * unit - window - epsilon)
-elseif remaining == 0 then retry = math.ceil(after + unit - window - epsilon) end
-local allowed = fits
-if not count then allowed = remaining > 0 end
-return { allowed and 1 or 0, remaining, math.max(0, retry), math.max(0, math.ceil(after - epsilon)) }`;
+/** The budget script (gcra.ts) on the server's clock. */
+const GCRA_LUA = gcraBudgetLua(NOW_MS);
 
 /** Integer server ms, then drops expired leases (score = expiry ms). */
 const LEASE_PRELUDE = `local t = redis.call('TIME')
@@ -207,22 +187,6 @@ export class RedisCache implements CacheBackend {
 
   async countLeases(setKey: string): Promise<number> {
     return this.client.ggCount(this.key(setKey));
-  }
-
-  async get(key: string): Promise<string | null> {
-    return this.client.get(this.key(key));
-  }
-
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.set(this.key(key), value, 'PX', ttlMs);
-  }
-
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.set(this.key(key), value, 'PX', ttlMs, 'NX')) === 'OK';
-  }
-
-  async del(key: string): Promise<void> {
-    await this.client.del(this.key(key));
   }
 
   async publish(channel: string, message: string): Promise<void> {

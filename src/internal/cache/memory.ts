@@ -5,6 +5,7 @@
  */
 import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
 import { checkBudget, drain, gcra } from './gcra.js';
+import { withoutDeadline } from '../deadline.js';
 
 export interface MemoryCacheOptions {
   /** Milliseconds clock; tests inject one. Defaults to a monotonic clock (immune to wall-clock jumps). */
@@ -82,14 +83,15 @@ export class MemoryCache implements CacheBackend {
 
   async publish(channel: string, message: string): Promise<void> {
     for (const listener of this.channels.get(channel) ?? []) {
-      // Asynchronous like a real broker: a subscriber never runs inside the publisher's call stack.
-      queueMicrotask(() => {
+      // Asynchronous like a real broker: a subscriber never runs inside the publisher's call stack, nor under
+      // the publishing request's deadline (a Redis subscriber hears messages in no request's context either).
+      withoutDeadline(() => queueMicrotask(() => {
         try {
           listener(message);
         } catch (err) {
           this.logger?.warn({ err, channel }, 'cache subscriber threw');
         }
-      });
+      }));
     }
   }
 

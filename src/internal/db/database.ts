@@ -1,6 +1,7 @@
 /**
- * The database seen by services. Two drivers implement it (real PostgreSQL through postgres.js, embedded
- * PGlite); the SQL, migrations, roles and policies are the same on both.
+ * The database seen by services. Real PostgreSQL (through ggscale's own wire-protocol client by default, or
+ * postgres.js with DATABASE_DRIVER) and the embedded PGlite implement it; the SQL, migrations, roles and
+ * policies are the same on all of them.
  *
  * Tenant work only goes through withTenant / tenantQuery: they open a transaction, switch to the
  * `ggscale_app` role (never superuser, never BYPASSRLS, not an owner) and set app.tenant_id /

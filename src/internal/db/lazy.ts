@@ -16,10 +16,6 @@ export class LazyDatabase implements Database {
     this.target = db;
   }
 
-  get attached(): Database | undefined {
-    return this.target;
-  }
-
   private current(): Database {
     if (!this.target) throw unavailable('The database is starting.', 1);
     return this.target;

@@ -135,29 +135,7 @@ export class PostgresDatabase implements Database {
     const conn = await this.reserve(this.pool, signal);
     this.inUse++;
     try {
-      // Queued without awaiting: they travel with fn's first statement.
-      const opened = conn.pipeline(
-        [
-          ['begin', []],
-          [SET_TENANT_SCOPE_SQL, params],
-        ],
-        signal,
-      );
-      opened.catch(() => undefined);
-      try {
-        const result = await fn(signal ? bound(conn, signal) : conn);
-        await opened;
-        await conn.query('commit', [], signal);
-        return result;
-      } catch (error) {
-        // A failed scope statement surfaces as "transaction is aborted" in fn: report the real cause.
-        const openError: unknown = await opened.then(
-          () => undefined,
-          (failure: unknown) => failure,
-        );
-        await conn.rollback();
-        throw openError ?? error;
-      }
+      return await transaction(conn, [['begin', []], [SET_TENANT_SCOPE_SQL, params]], fn, signal);
     } finally {
       this.inUse--;
       conn.release();
@@ -190,17 +168,7 @@ export class PostgresDatabase implements Database {
     const signal = currentDeadline();
     const conn = await this.reserve(this.operatorPool, signal);
     try {
-      const opened = conn.query('begin', [], signal);
-      opened.catch(() => undefined);
-      try {
-        const result = await fn(signal ? bound(conn, signal) : conn);
-        await opened;
-        await conn.query('commit', [], signal);
-        return result;
-      } catch (error) {
-        await conn.rollback();
-        throw error;
-      }
+      return await transaction(conn, [['begin', []]], fn, signal);
     } finally {
       conn.release();
     }
@@ -226,6 +194,34 @@ export class PostgresDatabase implements Database {
     await this.pool.close(5);
     if (this.operatorPool !== this.pool) await this.operatorPool.close(5);
     await this.ownerSql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * BEGIN and the opening statements, fn, COMMIT; ROLLBACK when anything fails. The opening is queued without
+ * awaiting, so it travels with fn's first statement; if it failed, fn only sees "transaction is aborted", so
+ * the opening's own error is the one reported.
+ */
+async function transaction<T>(
+  conn: Lease,
+  opening: readonly (readonly [string, readonly SqlParam[]])[],
+  fn: (tx: Queryable) => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const opened = conn.pipeline(opening, signal);
+  opened.catch(() => undefined);
+  try {
+    const result = await fn(signal ? bound(conn, signal) : conn);
+    await opened;
+    await conn.query('commit', [], signal);
+    return result;
+  } catch (error) {
+    const openError: unknown = await opened.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    await conn.rollback();
+    throw openError ?? error;
   }
 }
 

@@ -28,14 +28,14 @@ const KIND_NAMES: Record<CredentialKind, string> = {
 export interface AuthHookOptions {
   resolver: CredentialResolver;
   accept: CredentialKind[];
-  /** Where else a credential may come from (the realtime endpoint's ?token=). */
+  /** Where else a credential may come from: the realtime endpoint's ?token= (documented as that query parameter). */
   credentialOf?: (request: FastifyRequest) => string | undefined;
 }
 
 export function addAuthHook(app: FastifyInstance, options: AuthHookOptions): void {
   const accepted = new Set(options.accept);
   const expected = options.accept.map((kind) => KIND_NAMES[kind]).join(' or ');
-  app.addHook('onRoute', (route) => documentAuth(route, options.accept));
+  app.addHook('onRoute', (route) => documentAuth(route, options.accept, { query: options.credentialOf !== undefined }));
   const admit = (request: FastifyRequest, reply: FastifyReply, auth: AuthContext): void | Promise<void> => {
     if (!accepted.has(auth.kind)) throw forbidden(`This route accepts ${expected}, not ${KIND_NAMES[auth.kind]}.`);
     request.auth = auth;

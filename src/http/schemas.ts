@@ -4,7 +4,6 @@ import { validation } from '../internal/errors/app-error.js';
 
 /** Ids are opaque decimal strings; at most 18 digits so any value is a valid bigint (no 5xx on overflow). */
 export const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$', maxLength: 18, description: 'An opaque id.' });
-export const Uuid = Type.String({ format: 'uuid', maxLength: 36 });
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
 
 export const PageQuery = Type.Object(

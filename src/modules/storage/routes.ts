@@ -85,6 +85,8 @@ export async function storageRoutes(app: FastifyInstance, opts: { service: Stora
           params: ObjectParams,
           querystring: PutQuery,
           headers: PutHeaders,
+          // Documentation only: the body is read by this context's own parser, never validated as a schema.
+          rawBody: { description: 'The object: raw bytes, stored and served back as sent, with this Content-Type.', maxBytes: config.maxObjectBytes },
           response: {
             200: ObjectMetadataResponse('Replaced.'),
             201: ObjectMetadataResponse('Created.'),

@@ -1,4 +1,4 @@
-/** Storage schemas: closed objects, bounded strings. Object bodies are raw bytes and have no schema. */
+/** Storage schemas: closed objects, bounded strings. Object bodies are raw bytes with no schema (the PUT route's `rawBody` documents them). */
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Timestamp } from '../../http/schemas.js';
 

@@ -43,7 +43,8 @@ export function operationsOf(document: OpenApiDocument): Operation[] {
         return { name: p.name, in: p.in, required: p.required === true, schema: p.schema ?? {} } satisfies Parameter;
       });
       const content = operation.requestBody?.content ?? {};
-      const unknownMedia = Object.keys(content).filter((media) => media !== 'application/json');
+      // */* is a raw-bytes body (a storage object): fuzzed as a body with no JSON schema, like any PUT.
+      const unknownMedia = Object.keys(content).filter((media) => media !== 'application/json' && media !== '*/*');
       if (unknownMedia.length > 0) throw new Error(`${operation.operationId}: request body media ${unknownMedia.join(', ')}`);
       const upper = method.toUpperCase() as Operation['method'];
       operations.push({

@@ -88,7 +88,8 @@ class Client {
     const { target } = this.settings;
     this.socket = target.socketPath ? net.connect(target.socketPath) : net.connect(target.port, target.host);
     this.socket.setNoDelay(true);
-    return this.socket;
+    // What postgres.js reads from its own sockets: the TLS server name, and the address in its error messages.
+    return Object.assign(this.socket, { host: target.host, port: target.port });
   }
 
   cancelRunning(): void {

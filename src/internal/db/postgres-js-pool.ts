@@ -19,18 +19,12 @@ import postgres, { type Options, type PendingQuery, type PostgresType, type Sql,
 import { deadlineExceeded } from '../deadline.js';
 import type { Queryable, Row, SqlParam } from './database.js';
 import { connectionLost, isConnectionLost } from './errors.js';
-import { DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_MAX_LIFETIME_MS, connectionLifetimeMs } from './postgres-pool.js';
+import { DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_MAX_LIFETIME_MS, MIN_DEFAULT_MAX_WAITING, connectionLifetimeMs } from './postgres-pool.js';
 import type { PostgresJsSettings } from './postgres-js-settings.js';
 import type { ConnectionTarget } from './wire/connection-options.js';
 
 /** Past this many distinct statements (postgres.js prepares and keeps each one), a connection is retired. */
 const MAX_PREPARED = 500;
-/**
- * A burst of callers queues (each waits at most the acquire timeout); past this many, the database is
- * overwhelmed and the pool sheds load at once. Waiting costs a closure each; a count near the pool size would
- * refuse bursts the pool clears in milliseconds (200 concurrent reads on 8 connections: test/db/with-tenant).
- */
-const DEFAULT_MAX_WAITING = 1_000;
 const CANCEL_TIMEOUT_MS = 5_000;
 
 type Statement = PendingQuery<Row[]>;
@@ -269,7 +263,10 @@ export class PostgresJsLease implements Queryable {
 export interface PostgresJsPoolOptions {
   settings: PostgresJsSettings;
   size: number;
-  /** Callers that may wait for a connection; past this, acquire fails at once with POOL_QUEUE_FULL. Default 1000. */
+  /**
+   * Callers that may wait for a connection; past this, acquire fails at once with POOL_QUEUE_FULL. Default, as
+   * for the wire pool, max(4 × size, 256): a burst the pool clears in milliseconds queues, a flood is shed.
+   */
   maxWaiting?: number;
   /** The longest wait for a connection before POOL_TIMEOUT. Default 10 s, as for the wire pool. */
   acquireTimeoutMs?: number;
@@ -321,7 +318,7 @@ export class PostgresJsPool {
   }
 
   private wait(signal: AbortSignal | undefined): Promise<Client> {
-    const maxWaiting = this.options.maxWaiting ?? DEFAULT_MAX_WAITING;
+    const maxWaiting = this.options.maxWaiting ?? Math.max(4 * this.options.size, MIN_DEFAULT_MAX_WAITING);
     if (this.waiters.length >= maxWaiting) {
       return Promise.reject(poolError('POOL_QUEUE_FULL', `${maxWaiting} callers are already waiting for a database connection`));
     }

@@ -25,7 +25,7 @@ import { postgresJsSettings } from './postgres-js-settings.js';
 import type { PostgresOptions } from './postgres.js';
 
 export interface PostgresJsOptions extends PostgresOptions {
-  /** Callers that may wait for a connection (POOL_QUEUE_FULL past it); default 1000. */
+  /** Callers that may wait for a connection (POOL_QUEUE_FULL past it); default max(4 × poolSize, 256). */
   maxWaiting?: number;
   /** The longest wait for a connection (POOL_TIMEOUT); default 10 s. */
   acquireTimeoutMs?: number;

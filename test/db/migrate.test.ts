@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import { PgliteDatabase } from '../../src/internal/db/pglite.js';
 import { isMigrated, loadMigrations, migrateDown, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
+import { LazyDatabase } from '../../src/internal/db/lazy.js';
 import { openTestPostgres } from '../support/db.js';
 
 describe('migrations', () => {
@@ -31,6 +32,11 @@ describe('migrations', () => {
     } finally {
       await db.close();
     }
+  });
+
+  it('a database that cannot answer is an error, not "migrations pending" (readiness reports it as unavailable)', async () => {
+    const migrations = await loadMigrations(migrationsDir);
+    await assert.rejects(isMigrated(new LazyDatabase(), migrations), (error: { status?: number }) => error.status === 503);
   });
 
   it('two concurrent migrators on PostgreSQL apply each migration once', { skip: process.env.DATABASE_URL ? false : 'DATABASE_URL not set' }, async () => {

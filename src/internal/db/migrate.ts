@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database } from './database.js';
+import { sqlState } from './errors.js';
 import { PgliteDatabase } from './pglite.js';
 import { PostgresDatabase } from './postgres.js';
 import { PostgresJsDatabase } from './postgres-js.js';
@@ -137,6 +138,11 @@ export async function isMigrated(db: Database, migrations: Migration[]): Promise
       `select (select max(version) from schema_migrations) as version
         where to_regclass('schema_migrations') is not null`,
     ),
-  ).catch(() => []);
+  ).catch((error: unknown) => {
+    // No migrations table yet (the statement names it, so it fails to parse rather than returning no row).
+    // Anything else (a database that is down, a passed deadline) is not "pending": readiness reports it as such.
+    if (sqlState(error) === '42P01') return [];
+    throw error;
+  });
   return Number(rows[0]?.version ?? 0) >= latest;
 }

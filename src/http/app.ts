@@ -51,7 +51,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<FastifyIn
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     // Deadlines (./deadline.ts): the whole request within REQUEST_TIMEOUT_MS, its head and body as well.
-    requestTimeout: config.requestTimeoutMs,
+    requestTimeout: serverTimeouts(config.requestTimeoutMs).requestTimeout,
     // While closing, new requests get our own 503 problem (the onRequest hook below), not Fastify's bare JSON.
     return503OnClosing: false,
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory } },

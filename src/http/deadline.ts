@@ -24,11 +24,15 @@ declare module 'fastify' {
 
 const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
 
+const GRACE_FOR_OWN_TIMER_MS = 1_000;
+
 /** Node's HTTP server options for the slow-client bounds. */
 export function serverTimeouts(requestTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
   return {
-    // Both at creation: Node refuses a headersTimeout above the requestTimeout it has at that moment.
-    requestTimeout: requestTimeoutMs,
+    // Both at creation: Node refuses a headersTimeout above the requestTimeout it has at that moment. The
+    // whole-request bound is a little later than our own timer, so a routed request is answered by expire()
+    // (503, or 408 when its body is what is late) rather than racing Node's own 408 at the same instant.
+    requestTimeout: requestTimeoutMs + GRACE_FOR_OWN_TIMER_MS,
     headersTimeout: requestTimeoutMs,
     // Node checks these timeouts only this often (30 s by default, which let slow clients hold sockets for up
     // to a minute past a 3 s timeout); a quarter of the bound, at most a second, keeps the overshoot small.

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertMigratesOverTls } from '../support/migrated-over-tls.js';
 import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 import { openTestPostgres } from '../support/db.js';
@@ -59,14 +60,6 @@ describe('the postgres.js driver logging in (own PostgreSQL with a password and 
     const trusted = withCredentials(password, `?sslmode=verify-full&sslrootcert=${encodeURIComponent(pg.certificateFile)}`).replace('127.0.0.1', 'localhost');
     assert.deepEqual(await sessionInfo(trusted), { role: 'ggscale_app', ssl: true });
     // The migrator (the owner's postgres.js pool) connects the same way, from the same URL.
-    const db = await openTestPostgres({ url: trusted, poolSize: 1, statementTimeoutMs: 10_000 }, 'postgres.js');
-    try {
-      await migrateUp(db, await loadMigrations(migrationsDir));
-      const [migrated] = await db.ownerSql<{ ssl: boolean; applied: string }[]>`select (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl, count(*)::text as applied from schema_migrations`;
-      assert.equal(migrated!.ssl, true);
-      assert.ok(Number(migrated!.applied) > 0);
-    } finally {
-      await db.close();
-    }
+    await assertMigratesOverTls(await openTestPostgres({ url: trusted, poolSize: 1, statementTimeoutMs: 10_000 }, 'postgres.js'));
   });
 });

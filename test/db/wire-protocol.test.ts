@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { isDatabaseUnavailable } from '../../src/internal/db/errors.js';
 import { PostgresDatabase } from '../../src/internal/db/postgres.js';
 import { parseArray, parserFor } from '../../src/internal/db/wire/values.js';
-import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
-import { migrationsDir } from '../../src/internal/paths.js';
+import { assertMigratesOverTls } from '../support/migrated-over-tls.js';
 import { createPostgres, type TestDatabase } from '../support/db.js';
 import { OwnPostgres, skipUnlessServices } from '../support/services.js';
 
@@ -199,14 +198,6 @@ describe('logging in to a server that asks for more (own PostgreSQL)', { skip: s
     const trusted = trustedByIp.replace('127.0.0.1', 'localhost');
     assert.deepEqual(await sessionInfo(trusted), { ssl: true });
     // The migrator (postgres.js) connects the same way, from the same URL.
-    const db = await PostgresDatabase.open({ url: trusted, poolSize: 1, statementTimeoutMs: 10_000 });
-    try {
-      await migrateUp(db, await loadMigrations(migrationsDir));
-      const [migrated] = await db.ownerSql<{ ssl: boolean; applied: string }[]>`select (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl, count(*)::text as applied from schema_migrations`;
-      assert.equal(migrated!.ssl, true);
-      assert.ok(Number(migrated!.applied) > 0);
-    } finally {
-      await db.close();
-    }
+    await assertMigratesOverTls(await PostgresDatabase.open({ url: trusted, poolSize: 1, statementTimeoutMs: 10_000 }));
   });
 });

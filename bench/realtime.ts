@@ -1,257 +1,81 @@
 /**
- * Realtime capacity: idle WebSocket connections held by ONE ggscale node and its RSS, and connections
- * accepted per second, each beside a bare `ws` server holding the same number of idle connections in the
- * same run (bench/realtime/baseline-server.ts). Goal: 20,000 idle connections in ≤ 1 GiB RSS (Nakama's docs
- * report 19.5k on 1 CPU / 3 GB).
+ * Realtime benchmarks, each figure beside a baseline measured in the same run:
+ *   idle      20,000 idle WebSockets on one node (resume on, the default) and their RSS, beside a bare `ws`
+ *             server holding as many (bench/realtime/idle.ts);
+ *   room      one message to a 1,000-member `room:` channel, members on one node and split over two nodes
+ *             sharing PostgreSQL and Redis: delivery latency, loss, events delivered per second, beside a
+ *             bare `ws` broadcast server (bench/realtime/room.ts);
+ *   presence  a presence.update reaching 100 online friends on the other node (bench/realtime/presence.ts);
+ *   send      channel.send → ok at 500 messages/s offered, open loop (bench/realtime/send.ts).
  *
- *   node --import tsx bench/realtime.ts [--connections 20000] [--clients 4] [--embedded]
+ *   npm run bench -- realtime [--sections=idle,room,presence,send] [--connections=20000] [--members=1000]
+ *     [--messages=50] [--rate=10] [--blast=200] [--friends=100] [--updates=100] [--send-rate=500]
+ *     [--send-seconds=10] [--resume-off=skip] [--embedded]
  *
- * Each server runs under `ulimit -n` raised as far as the hard limit allows (a socket is a file
- * descriptor); when the hard limit is below the goal, the run holds as many as fit and says so. Clients are
- * several processes, each from its own loopback address (127.0.0.2, ...), so no address runs out of
- * ephemeral ports. ggscale runs as in production on PostgreSQL (BENCH_DATABASE_URL, default the local server;
- * a throwaway database) or with --embedded on PGlite, whose in-process Postgres alone takes hundreds of MiB;
- * memory cache backend, the default cap per tenant (1,000, so connections are spread over several
- * tenants) and 100 per player, with leases and heartbeats on.
+ * ggscale nodes are `ggscale serve` processes; clients are forked processes (bench/realtime/member.ts,
+ * client.ts), each from its own loopback address. room, presence and send share one deployment: two nodes
+ * on a throwaway PostgreSQL database (BENCH_DATABASE_URL, default local) and Redis (REDIS_URL, default
+ * redis://127.0.0.1:6379; keys under the fresh database's own deployment namespace), CACHE_BACKEND=redis,
+ * connection caps and message budgets lifted (LIFTED_LIMITS in bench/realtime/common.ts).
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createBenchDatabase, dropAllBenchDatabases, PG_BASE_URL } from './support/pg.js';
-import { Report, infoRow, throughputRow, type Row } from './support/table.js';
-import type { OpenOrder, OpenedReport } from './realtime/client.js';
+import { dropAllBenchDatabases } from './support/pg.js';
+import { Report } from './support/table.js';
+import { flag, logTally, REDIS_URL, stopAll } from './realtime/common.js';
+import { startCluster, type Cluster } from './realtime/cluster.js';
+import { idleSection } from './realtime/idle.js';
+import { presenceSection } from './realtime/presence.js';
+import { roomSection } from './realtime/room.js';
+import { sendSection } from './realtime/send.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const arg = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-};
-const GOAL = 20_000;
-const wanted = arg('connections', GOAL);
-const clientCount = arg('clients', 4);
-const embedded = process.argv.includes('--embedded');
-const ADMIN = 'bench-operator-token-0123456789abcdef0123';
-const PER_TENANT = 1_000;
-const PLAYERS_PER_TENANT = 10;
-const MiB = 1024 * 1024;
-
-/** Descriptors a server may open: 65,536 when we may raise it that far, else the hard limit. */
-function fdLimit(): number {
-  if (spawnSync('bash', ['-c', 'ulimit -n 65536'], { stdio: 'ignore' }).status === 0) return 65_536;
-  return Number(spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
+const ALL = ['idle', 'room', 'presence', 'send'];
+const sections = (flag('sections') ?? ALL.join(',')).split(',').filter(Boolean);
+const unknown = sections.filter((name) => !ALL.includes(name));
+if (unknown.length > 0) {
+  console.error(`bench/realtime: unknown section(s) ${unknown.join(', ')} (available: ${ALL.join(', ')})`);
+  process.exit(2);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.replace(/\D+/g, '') ?? 0) * 1024;
-}
-
-/** RSS once it has settled: sampled until two readings a second apart differ by < 1 %. */
-async function settledRss(pid: number): Promise<number> {
-  let previous = rssBytes(pid);
-  for (let i = 0; i < 15; i++) {
-    await sleep(1_000);
-    const now = rssBytes(pid);
-    if (Math.abs(now - previous) < previous * 0.01) return now;
-    previous = now;
-  }
-  return previous;
-}
-
-function startServer(script: string, args: string[], env: Record<string, string>, fds: number): ChildProcess {
-  const command = `ulimit -n ${fds} && exec "${process.execPath}" --import tsx ${script} ${args.join(' ')}`;
-  return spawn('bash', ['-c', command], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function waitFor(url: string, deadlineMs: number): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < deadlineMs) {
-    try {
-      if ((await fetch(url)).status === 200) return;
-    } catch {
-      // not yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within ${deadlineMs} ms`);
-}
-
-interface Phase {
-  held: number;
-  failed: number;
-  firstError?: string;
-  acceptedPerSecond: number;
-  rssIdle: number;
-  rssHeld: number;
-}
-
-/** Opens `count` connections from the client processes and measures the server meanwhile. */
-async function measure(pid: number, url: string, tokens: string[][], count: number, firstAddress: number, confirm?: () => Promise<number>): Promise<Phase> {
-  const rssIdle = await settledRss(pid);
-  const clients = Array.from({ length: clientCount }, () => fork(join(root, 'bench/realtime/client.ts'), { stdio: 'inherit' }));
-  try {
-    // Started (and compiled by tsx) before the clock starts.
-    await Promise.all(clients.map((client) => new Promise((resolve) => client.once('message', resolve))));
-    const share = (i: number) => Math.floor(count / clientCount) + (i < count % clientCount ? 1 : 0);
-    const started = performance.now();
-    const reports = await Promise.all(
-      clients.map(
-        (client, i) =>
-          new Promise<OpenedReport>((resolve) => {
-            client.once('message', (message: OpenedReport) => resolve(message));
-            const order: OpenOrder = { type: 'open', url, tokens: tokens[i] ?? [], count: share(i), localAddress: `127.0.0.${firstAddress + i}`, concurrency: 64 };
-            client.send(order);
-          }),
-      ),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const opened = reports.reduce((sum, r) => sum + r.opened, 0);
-    const rssHeld = await settledRss(pid);
-    const held = confirm ? await confirm() : opened;
-    const firstError = reports.find((r) => r.firstError)?.firstError;
-    return { held, failed: reports.reduce((sum, r) => sum + r.failed, 0), acceptedPerSecond: opened / seconds, rssIdle, rssHeld, ...(firstError ? { firstError } : {}) };
-  } finally {
-    await Promise.all(
-      clients.map((client) => new Promise((resolve) => {
-        client.once('exit', resolve);
-        client.send({ type: 'close' });
-      })),
-    );
-  }
-}
-
-async function api(base: string, path: string, credential: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(base + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-/** Tenants of PER_TENANT connections each, PLAYERS_PER_TENANT players each; tokens dealt to client processes. */
-async function players(base: string, count: number): Promise<string[][]> {
-  const perClient: string[][] = Array.from({ length: clientCount }, () => []);
-  let dealt = 0;
-  for (let t = 0; t < Math.ceil(count / PER_TENANT); t++) {
-    const tenant = await api(base, '/v1/admin/tenants', ADMIN, { name: `bench-${t}` });
-    const project = await api(base, `/v1/admin/tenants/${String(tenant.id)}/projects`, ADMIN, { name: 'game' });
-    const key = await api(base, `/v1/admin/projects/${String(project.id)}/api-keys`, ADMIN, { kind: 'publishable', name: 'bench' });
-    for (let p = 0; p < PLAYERS_PER_TENANT; p++) {
-      const signedIn = await api(base, '/v1/auth/device', String(key.key), { device_id: `bench-device-${t}-${p}-0123456789` });
-      perClient[dealt++ % clientCount]!.push(String(signedIn.access_token));
-    }
-  }
-  return perClient;
-}
-
-async function ggscalePhase(count: number, fds: number): Promise<Phase> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ggscale-bench-rt-'));
-  const database = embedded ? undefined : await createBenchDatabase();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = startServer('src/cli.ts', ['serve'], {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    GGSCALE_DATA_DIR: dataDir,
-    ...(database ? { DATABASE_URL: database.url } : {}),
-    GGSCALE_ADMIN_TOKEN: ADMIN,
-    LOG_LEVEL: 'warn',
-    WS_MAX_CONNECTIONS_PER_PLAYER: String(Math.ceil(PER_TENANT / PLAYERS_PER_TENANT)),
-    // The setup signs in a few hundred players from one address.
-    AUTH_RATE_LIMIT_PER_MIN: '0',
-    PROJECT_AUTH_RATE_LIMIT_PER_MIN: '0',
-  }, fds);
-  try {
-    await waitFor(`${base}/v1/readyz`, 60_000);
-    const tokens = await players(base, count);
-    const confirm = async () => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(/^ggscale_ws_connections (\d+)/m.exec(text)?.[1] ?? NaN);
-    };
-    return await measure(server.pid!, `ws://127.0.0.1:${port}/v1/realtime`, tokens, count, 2 + clientCount, confirm);
-  } finally {
-    await stop(server);
-    await database?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function baselinePhase(count: number, fds: number): Promise<Phase> {
-  const server = startServer('bench/realtime/baseline-server.ts', [], {}, fds);
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { port: number }).port));
-      server.once('exit', () => reject(new Error('baseline server exited')));
-    });
-    return await measure(server.pid!, `ws://127.0.0.1:${port}/`, [], count, 2);
-  } finally {
-    await stop(server);
-  }
-}
-
-const fds = fdLimit();
-// A server needs descriptors besides its sockets (listener, database, epoll, stdio...); PGlite's files more.
-const count = Math.min(wanted, fds - (embedded ? 400 : 150));
 const report = new Report('realtime');
-report.note(`open-file limit for the servers: ${fds}${fds < 65_536 ? ' (hard limit; could not raise it to 65,536)' : ''}`);
-if (count < wanted) report.note(`holding ${count} connections instead of ${wanted}: that is what the file-descriptor limit allows`);
-report.note(`${clientCount} client processes, loopback addresses 127.0.0.2-${1 + 2 * clientCount}`);
-report.note(`ggscale database: ${embedded ? 'embedded PGlite (in the same process)' : `PostgreSQL at ${new URL(PG_BASE_URL).host}`}`);
+let cluster: Cluster | undefined;
 
-let baseline: Phase;
-let ggscale: Phase;
-try {
-  baseline = await baselinePhase(count, fds);
-  ggscale = await ggscalePhase(count, fds);
-} finally {
+const cleanUp = async () => {
+  await cluster?.stop().catch(() => undefined);
+  await stopAll();
   await dropAllBenchDatabases();
-}
-for (const [name, phase] of [['baseline', baseline], ['ggscale', ggscale]] as const) {
-  if (phase.failed > 0) report.note(`${name}: ${phase.failed} connection(s) failed (first: ${phase.firstError})`);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 }
 
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const perConnection = (phase: Phase) => (phase.rssHeld - phase.rssIdle) / Math.max(1, phase.held);
-const projected = ggscale.rssIdle + perConnection(ggscale) * GOAL;
-const rows: Row[] = [
-  infoRow('idle connections held', String(ggscale.held), 'bare ws server', String(baseline.held), (ggscale.held / baseline.held).toFixed(2) + '×'),
-  {
-    ...infoRow(`RSS holding them`, mib(ggscale.rssHeld), 'bare ws server', mib(baseline.rssHeld), (ggscale.rssHeld / baseline.rssHeld).toFixed(2) + '×'),
-    target: { text: '≤ 1 GiB', met: ggscale.rssHeld <= 1024 * MiB },
-  },
-  infoRow('RSS before any connection', mib(ggscale.rssIdle), 'bare ws server', mib(baseline.rssIdle), (ggscale.rssIdle / baseline.rssIdle).toFixed(2) + '×'),
-  infoRow('RSS per idle connection', kib(perConnection(ggscale)), 'bare ws server', kib(perConnection(baseline)), (perConnection(ggscale) / perConnection(baseline)).toFixed(2) + '×'),
-  {
-    ...infoRow(`RSS projected at ${GOAL} (idle + per connection)`, mib(projected), 'goal', '1024 MiB', (projected / (1024 * MiB)).toFixed(2) + '×'),
-    target: { text: '≤ 1 GiB', met: projected <= 1024 * MiB },
-  },
-  throughputRow('connections accepted per second', ggscale.acceptedPerSecond, 'bare ws server', baseline.acceptedPerSecond, {}, 'conn/s'),
-];
-report.table(`${count} idle WebSockets on one node (2 cores shared with the clients)`, rows);
-report.finish();
+try {
+  const startedAt = performance.now();
+  const timed = async (name: string, work: () => Promise<void>) => {
+    const started = performance.now();
+    await work();
+    report.note(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  };
+  if (sections.includes('idle')) await timed('idle', () => idleSection(report));
+  const clustered = sections.filter((name) => name !== 'idle');
+  if (clustered.length > 0) {
+    const started = performance.now();
+    cluster = await startCluster();
+    report.note(`two ggscale nodes on PostgreSQL (a throwaway database) and Redis at ${new URL(REDIS_URL).host} (namespace ${cluster.namespace}), started in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const logged = new Map<string, number>();
+    const nodes = cluster.nodes;
+    const logs = (name: string) => {
+      const tally = [...logTally(nodes, logged)].sort((x, y) => y[1] - x[1]);
+      report.note(`${name}: nodes logged ${tally.length === 0 ? 'no warning or error' : tally.map(([what, n]) => `${n}× ${what}`).join('; ')}`);
+    };
+    logs('start-up');
+    if (clustered.includes('room')) await timed('room', () => roomSection(report, cluster!)).finally(() => logs('room'));
+    if (clustered.includes('presence')) await timed('presence', () => presenceSection(report, cluster!)).finally(() => logs('presence'));
+    if (clustered.includes('send')) await timed('send', () => sendSection(report, cluster!)).finally(() => logs('send'));
+  }
+  report.note(`sections ${sections.join(', ')} took ${((performance.now() - startedAt) / 1000).toFixed(0)} s in all`);
+  await cleanUp();
+  report.finish();
+} catch (error) {
+  console.error(error);
+  await cleanUp();
+  process.exit(1);
+}

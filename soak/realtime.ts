@@ -36,11 +36,14 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
-/** One open socket: replies matched to requests by id. */
+/** One open socket: the welcome first, then replies matched to requests by id. */
 class Session {
   private readonly waiting = new Map<string, (frame: Frame) => void>();
   private closingOnPurpose = false;
+  private onWelcome: ((arrived: true) => void) | undefined;
   readonly closed: Promise<number>;
+  /** Settles when the session's first frame, welcome, has arrived. */
+  readonly welcomed = new Promise<true>((resolve) => (this.onWelcome = resolve));
 
   constructor(
     private readonly ws: WebSocket,
@@ -52,6 +55,12 @@ class Session {
         frame = JSON.parse(data.toString('utf8')) as Frame;
       } catch {
         recorder.fail('ws.frame', 'not JSON', data.toString('utf8'));
+        return;
+      }
+      if (this.onWelcome) {
+        if (frame.op === 'welcome') this.onWelcome(true);
+        else recorder.fail('ws.frame', 'the first frame is not welcome', JSON.stringify(frame));
+        this.onWelcome = undefined;
         return;
       }
       const wake = frame.id === undefined ? undefined : this.waiting.get(frame.id);
@@ -113,8 +122,13 @@ function connect(ctx: RealtimeContext, player: Player, viaHeader: boolean): Prom
     ws.once('open', () => {
       ws.removeAllListeners('error');
       ws.removeAllListeners('unexpected-response');
-      ctx.recorder.done('ws.connect', performance.now() - started);
-      resolve(new Session(ws, ctx.recorder));
+      const session = new Session(ws, ctx.recorder);
+      // Connected once the session has started: its welcome is here.
+      void within(Promise.race([session.welcomed, session.closed.then(() => undefined)]), REPLY_TIMEOUT_MS).then((arrived) => {
+        if (arrived !== true || ws.readyState !== WebSocket.OPEN) return failed('no welcome');
+        ctx.recorder.done('ws.connect', performance.now() - started);
+        resolve(session);
+      });
     });
   });
 }

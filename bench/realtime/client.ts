@@ -1,7 +1,8 @@
 /**
  * A client process of bench/realtime.ts (forked, IPC): opens `count` WebSockets from its own loopback source
  * address (so several processes do not exhaust one address' ephemeral ports), `concurrency` handshakes in
- * flight, then holds them idle (answering pings) until told to close.
+ * flight, then holds them idle (answering pings) until told to close. On ggscale a socket counts as open
+ * once its first frame, the welcome (with the session's resume token), has arrived.
  */
 import { WebSocket } from 'ws';
 
@@ -19,22 +20,38 @@ export interface OpenedReport {
   type: 'opened';
   opened: number;
   failed: number;
+  /** Sockets whose first frame was a welcome (0 for the baseline, which sends none). */
+  welcomed: number;
   ms: number;
   firstError?: string;
 }
 
 const sockets: WebSocket[] = [];
+let welcomed = 0;
 
 function openOne(order: OpenOrder, index: number): Promise<void> {
   const token = order.tokens.length > 0 ? order.tokens[index % order.tokens.length] : undefined;
   const url = token === undefined ? order.url : `${order.url}?token=${encodeURIComponent(token)}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { localAddress: order.localAddress, perMessageDeflate: false });
-    ws.once('open', () => {
+    const held = () => {
       sockets.push(ws);
+      ws.removeAllListeners('error');
       ws.on('error', () => undefined);
       resolve();
-    });
+    };
+    if (token === undefined) {
+      ws.once('open', held);
+    } else {
+      ws.once('message', (data: Buffer) => {
+        if (!data.toString().startsWith('{"op":"welcome"')) {
+          ws.terminate();
+          return reject(new Error(`first frame was not a welcome: ${data.toString().slice(0, 120)}`));
+        }
+        welcomed += 1;
+        held();
+      });
+    }
     ws.once('unexpected-response', (_request, response) => {
       reject(new Error(`HTTP ${response.statusCode}`));
       ws.terminate();
@@ -60,7 +77,7 @@ async function open(order: OpenOrder): Promise<OpenedReport> {
     }
   };
   await Promise.all(Array.from({ length: order.concurrency }, lane));
-  return { type: 'opened', opened: sockets.length, failed, ms: performance.now() - started, ...(firstError ? { firstError } : {}) };
+  return { type: 'opened', opened: sockets.length, failed, welcomed, ms: performance.now() - started, ...(firstError ? { firstError } : {}) };
 }
 
 process.send!({ type: 'ready' });

@@ -13,8 +13,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { openPool } from '../../src/internal/db/postgres.js';
-import { buildApp } from '../../src/http/app.js';
-import { addAuthHook } from '../../src/http/auth-hook.js';
+import { buildApp } from '../../src/app/build.js';
+import type { CredentialGate } from '../../src/http/credential-gate.js';
 import { Id } from '../../src/http/schemas.js';
 import { bindDeploymentNamespace, createCache } from '../../src/internal/cache/index.js';
 import { loadConfig, type Config } from '../../src/app/config.js';
@@ -31,9 +31,9 @@ import { PLAYER_BY_ID_SQL } from './queries.js';
 const PlayerRow = Type.Object({ id: Type.String(), email: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
 const ById = { params: Type.Object({ id: Id }, { additionalProperties: false }), response: { 200: PlayerRow } };
 
-async function noopRoute(app: FastifyInstance): Promise<void> {
+async function noopRoute(app: FastifyInstance, gate: CredentialGate): Promise<void> {
   await app.register(async (scope) => {
-    addAuthHook(scope, { resolver: app.services.resolver, accept: ['secret'] });
+    gate(scope, ['secret']);
     scope.get(
       '/bench/noop',
       { schema: { operationId: 'benchNoop', hide: true, response: { 200: Type.Object({}, { additionalProperties: false }) } } },
@@ -85,9 +85,9 @@ async function main(): Promise<void> {
     if (!client) throw new Error('BENCH_REDIS_AUTOPIPELINING needs CACHE_BACKEND=redis');
     client.options.enableAutoPipelining = true;
   }
-  const app = await buildApp({ db, cache, logger, metrics: new Metrics(), migrations, dbState: () => 'ok' }, config);
+  const { app, provisions } = await buildApp({ db, cache, logger, metrics: new Metrics(), migrations, dbState: () => 'ok' }, config);
   const routes = (process.env.BENCH_ROUTES ?? '').split(',').filter(Boolean);
-  if (routes.includes('noop')) await noopRoute(app);
+  if (routes.includes('noop')) await noopRoute(app, provisions.auth.gate);
   if (routes.includes('isolation')) await isolationRoutes(app, db, config);
   await app.listen({ port: config.port, host: config.host });
 

@@ -14,7 +14,10 @@ const cell = (markdown: string) => markdown.replace(/\|/g, '\\|');
 export function renderConfigTable(sections: readonly ConfigSection<string, unknown>[]): string {
   return sections
     .map((section) => {
-      const rows = section.variables.map((variable) => `| \`${variable.name}\` | ${cell(variable.defaultDoc)} | ${cell(variable.doc)} |`);
+      const rows = section.variables.map((variable) => {
+        const perProject = variable.perProject ? ` (a project may override it: \`${variable.perProject.key}\`)` : '';
+        return `| \`${variable.name}\` | ${cell(variable.defaultDoc)} | ${cell(variable.doc + perProject)} |`;
+      });
       return [`### ${section.title}`, '', '| variable | default | meaning |', '|---|---|---|', ...rows, ''].join('\n');
     })
     .join('\n');

@@ -8,7 +8,7 @@
  * header lookup.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ProjectScope } from '../modules/auth/context.js';
+import type { ProjectScope } from './auth-context.js';
 
 const ALLOWED_METHODS = 'GET, HEAD, PUT, PATCH, POST, DELETE';
 const ALLOWED_HEADERS = 'authorization, content-type, if-match, if-none-match, idempotency-key, x-request-id';

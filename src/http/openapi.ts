@@ -7,7 +7,7 @@
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
-import type { CredentialKind } from '../modules/auth/context.js';
+import type { CredentialKind } from './auth-context.js';
 import { ProblemSchema } from './problem.js';
 
 declare module 'fastify' {

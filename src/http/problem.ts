@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type } from '@sinclair/typebox';
 import { AppError, titleOfSlug, type ProblemSlug } from '../internal/errors/app-error.js';
 import { isDatabaseUnavailable, toUnavailable } from '../internal/db/errors.js';
+import { cacheUnavailable, isCacheUnavailable } from '../internal/cache/errors.js';
 import { closeUnusedUpgrade } from './unused-upgrade.js';
 import { indexRouteMethods } from './route-methods.js';
 
@@ -47,6 +48,7 @@ export function sendProblem(
   status: number,
   detail: string,
   retryAfterSeconds?: number,
+  extensions?: Readonly<Record<string, unknown>>,
 ): FastifyReply {
   // Also for errors raised before the onRequest hook ran (framework errors), which would lack both.
   reply.header('x-request-id', request.id);
@@ -57,7 +59,8 @@ export function sendProblem(
   return reply
     .code(status)
     .type('application/problem+json; charset=utf-8')
-    .send({ type: PROBLEM_BASE + slug, title: titleOfSlug(slug), status, detail, request_id: request.id });
+    // The standard members last: an extension can never overwrite them.
+    .send({ ...extensions, type: PROBLEM_BASE + slug, title: titleOfSlug(slug), status, detail, request_id: request.id });
 }
 
 function describeValidation(error: FastifyError): string {
@@ -89,12 +92,17 @@ export function installProblemHandlers(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
-      return sendProblem(request, reply, error.slug, error.status, error.message, error.retryAfterSeconds);
+      return sendProblem(request, reply, error.slug, error.status, error.message, error.retryAfterSeconds, error.extensions);
     }
     if (error.validation) return sendProblem(request, reply, 'validation', 400, describeValidation(error));
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
       const mapped = toUnavailable(error);
+      return sendProblem(request, reply, mapped.slug, mapped.status, mapped.message, mapped.retryAfterSeconds);
+    }
+    if (isCacheUnavailable(error)) {
+      request.log.warn({ err: error }, 'shared cache unavailable');
+      const mapped = cacheUnavailable();
       return sendProblem(request, reply, mapped.slug, mapped.status, mapped.message, mapped.retryAfterSeconds);
     }
     const status = error.statusCode ?? 500;

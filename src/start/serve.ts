@@ -13,7 +13,7 @@ import { loadMigrations, migrateUp } from '../internal/db/migrate.js';
 import { openDatabase } from '../internal/db/open.js';
 import { bindDeploymentNamespace, createCache } from '../internal/cache/index.js';
 import { migrationsDir } from '../internal/paths.js';
-import { buildApp } from '../http/app.js';
+import { buildApp } from '../app/build.js';
 import { warmUp } from '../http/lazy-compile.js';
 import { ensureAdminTokenFile } from './admin-token.js';
 import { explainListenError } from './listen-error.js';
@@ -55,7 +55,7 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
   const migrations = await loadMigrations(migrationsDir);
   const cache = await createCache({ backend: config.cacheBackend, redisUrl: config.redisUrl, logger });
   let dbState = 'starting';
-  const app = await buildApp({ db, cache, logger, metrics, migrations, dbState: () => dbState }, config);
+  const { app, drain } = await buildApp({ db, cache, logger, metrics, migrations, dbState: () => dbState }, config);
 
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -113,6 +113,8 @@ export async function serve(config: Config, logger: Logger = createLogger({ leve
       const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
       reaper.unref();
       try {
+        // Still listening: readiness says draining while realtime sessions move to other nodes.
+        await drain();
         await app.close();
         await databaseReady.catch(() => undefined);
         await db.close();

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { bearer, createProject, createTenant, eventually, operator } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createProject, createTenant, operator } from '../support/tenancy.js';
 
 for (const kind of databaseKinds()) {
   describe(`operator API (${kind.name})`, () => {

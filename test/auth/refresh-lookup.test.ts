@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createPglite, databaseKinds, type TestDatabase } from '../support/db.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 import { REFRESH_LOOKUP_SQL } from '../../src/modules/auth/sessions.js';
 
 const SESSIONS = 300;

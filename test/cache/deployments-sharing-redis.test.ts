@@ -17,7 +17,8 @@ import type { Invalidation } from '../../src/modules/auth/credential-resolver.js
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { freshDatabase, namespaceOf } from '../support/deployments.js';
-import { bearer, createPlayer, createProject, createTenant, eventually, operator, type TestPlayer, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createPlayer, createProject, createTenant, operator, type TestPlayer, type TestProject } from '../support/tenancy.js';
 import { connect, realtimeUrl, refused, slugOf, type Client } from '../realtime/helpers.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -79,7 +80,7 @@ for (const kind of databaseKinds()) {
       a = await node(first.db);
       b1 = await node(second.db);
       b2 = await node(secondPool);
-      b2.app.services.resolver.onInvalidate((event) => heardOnB2.push(event));
+      b2.provisions.auth.credentials.onInvalidate((event) => heardOnB2.push(event));
       projectA = await createProject(a.app, await createTenant(a.app));
       projectB = await createProject(b1.app, await createTenant(b1.app));
       assert.deepEqual([projectA.tenantId, projectA.projectId], [projectB.tenantId, projectB.projectId], 'the ids coincide');

@@ -16,7 +16,7 @@ import { migrationsDir } from '../../src/internal/paths.js';
 import { RedisRankIndex } from '../../src/modules/leaderboards/redis-rank-index.js';
 import type { BoardPeriod } from '../../src/modules/leaderboards/rank-index.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 const redisUrl = process.env.REDIS_URL;
 const quiet = { warn(): void {}, info(): void {} };

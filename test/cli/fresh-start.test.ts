@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForStatus } from '../support/process.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 import { udpAsk } from '../fleet/helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

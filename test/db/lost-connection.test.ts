@@ -15,7 +15,7 @@ import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 import { openTestPostgres, testDriver } from '../support/db.js';
 import { OwnPostgres } from '../support/services.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 describe(`a connection lost in the middle of a transaction (own PostgreSQL, ${testDriver()})`, () => {
   let pg: OwnPostgres;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PgliteDatabase } from '../../src/internal/db/pglite.js';
 import { createPglite, type TestDatabase } from '../support/db.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 describe('embedded database maintenance', () => {
   let database: TestDatabase;

@@ -9,7 +9,7 @@ import { ConnectionPool, type ConnectionPoolOptions, type Lease } from '../../sr
 import { PgConnection } from '../../src/internal/db/wire/connection.js';
 import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
 import { createPostgres, type TestDatabase } from '../support/db.js';
-import { waitFor } from '../support/fake-pg-server.js';
+import { eventually } from '../support/eventually.js';
 
 const url = process.env.DATABASE_URL;
 
@@ -138,13 +138,13 @@ describe('the pool on real PostgreSQL', { skip: url ? false : 'needs DATABASE_UR
     await lease.query('begin', [], deadline.signal);
     await lease.query('insert into pool_probe values (2)', [], deadline.signal);
     const sleeping = lease.query('select pg_sleep(30) as deadline_probe', [], deadline.signal);
-    await waitFor(() => running('deadline_probe'), 10_000, 'the statement running');
+    await eventually(() => running('deadline_probe'), 10_000, 'the statement running');
     const aborted = Date.now();
     deadline.abort();
     await assert.rejects(sleeping, { code: 'DEADLINE_EXCEEDED' });
     assert.ok(Date.now() - aborted < 1_000);
     lease.release();
-    await waitFor(async () => !(await running('deadline_probe')), 10_000, 'the statement cancelled');
+    await eventually(async () => !(await running('deadline_probe')), 10_000, 'the statement cancelled');
     assert.deepEqual(await using(pool, (next) => next.query('select count(*)::int as n from pool_probe')), [{ n: 0 }]);
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
   });
@@ -155,13 +155,13 @@ describe('the pool on real PostgreSQL', { skip: url ? false : 'needs DATABASE_UR
       using(pool, (lease) => lease.query('select pg_sleep(30) as unit_timeout_probe')),
       { code: 'ETIMEDOUT' },
     );
-    await waitFor(async () => !(await running('unit_timeout_probe')), 10_000, 'the statement cancelled');
+    await eventually(async () => !(await running('unit_timeout_probe')), 10_000, 'the statement cancelled');
     assert.deepEqual(await using(pool, (lease) => lease.query('select 1 as one')), [{ one: 1 }]);
   });
 
   it('retires a connection past its maximum lifetime', async () => {
     const pool = open({ maxLifetimeMs: 100 });
     const firstPid = await using(pool, backendPid);
-    await waitFor(async () => (await using(pool, backendPid)) !== firstPid, 10_000, 'a new backend');
+    await eventually(async () => (await using(pool, backendPid)) !== firstPid, 10_000, 'a new backend');
   });
 });

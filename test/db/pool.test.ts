@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { ConnectionPool, connectionLifetimeMs, MIN_DEFAULT_MAX_WAITING, type ConnectionPoolOptions, type Lease } from '../../src/internal/db/postgres-pool.js';
 import { PgConnection } from '../../src/internal/db/wire/connection.js';
 import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
-import { FakePgServer, waitFor, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
+import { FakePgServer, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
+import { eventually } from '../support/eventually.js';
 
 let server: FakePgServer | undefined;
 let pool: ConnectionPool | undefined;
@@ -106,7 +107,7 @@ describe('the connection pool', () => {
     const deadline = new AbortController();
     const running = lease.query('select forever', [], deadline.signal);
     const waiter = pool.acquire();
-    await waitFor(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
+    await eventually(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
     deadline.abort();
     await assert.rejects(running, { code: 'DEADLINE_EXCEEDED' });
     await lease.rollback(); // a no-op on a destroyed connection, as withTenant's error path calls it
@@ -114,7 +115,7 @@ describe('the connection pool', () => {
     const fresh = await waiter;
     assert.deepEqual(await fresh.query('select v', ['after']), [{ v: 'after' }]);
     assert.equal(fake.clients.length, 2);
-    await waitFor(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
+    await eventually(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
     assert.deepEqual(fake.cancelRequests[0], { processId: 1000, secretKey: 99, sslRequested: false });
     fresh.release();
     assert.deepEqual(pool.stats(), { open: 1, idle: 1, waiting: 0 });
@@ -125,7 +126,7 @@ describe('the connection pool', () => {
     const lease = await pool.acquire();
     const abandoned = lease.query('select never', []);
     abandoned.catch(() => undefined);
-    await waitFor(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
+    await eventually(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the statement sent');
     lease.release();
     await assert.rejects(abandoned);
     const next = await pool.acquire();
@@ -152,7 +153,7 @@ describe('the connection pool', () => {
     await lease.query('begin');
     await lease.rollback(); // does not throw: the caller is busy with the failure that made it roll back
     const fake = server;
-    await waitFor(() => fake.clients[0]!.socket.destroyed || fake.clients[0]!.socket.readableEnded, 5_000, 'the connection closed');
+    await eventually(() => fake.clients[0]!.socket.destroyed || fake.clients[0]!.socket.readableEnded, 5_000, 'the connection closed');
     lease.release();
     const next = await pool.acquire();
     assert.deepEqual(await next.query('select v', ['fresh']), [{ v: 'fresh' }]);
@@ -175,7 +176,7 @@ describe('the connection pool', () => {
 
   it('retires a connection past its maximum lifetime when it is released', BOUNDED, async () => {
     const { fake, pool } = await start({ maxLifetimeMs: 100 });
-    await waitFor(
+    await eventually(
       async () => {
         const lease = await pool.acquire();
         try {
@@ -189,7 +190,7 @@ describe('the connection pool', () => {
       'a second connection',
     );
     // The first was closed politely (Terminate), not reused.
-    await waitFor(() => fake.clients[0]!.received.some((message) => message.type === 'X'), 5_000, 'the Terminate');
+    await eventually(() => fake.clients[0]!.received.some((message) => message.type === 'X'), 5_000, 'the Terminate');
     assert.equal(pool.stats().open, 1);
   });
 

@@ -15,7 +15,7 @@ import { loadMigrations, migrateUp } from '../../src/internal/db/migrate.js';
 import { migrationsDir } from '../../src/internal/paths.js';
 import { createPostgres, openTestPostgres, type TestDatabase } from '../support/db.js';
 import { OwnPostgres, skipUnlessServices } from '../support/services.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 const url = process.env.DATABASE_URL;
 const scope = { tenantId: '1' };

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PostgresDriverDatabase } from '../../src/internal/db/open.js';
 import { createPostgres, openTestPostgres, testDriver, type TestDatabase } from '../support/db.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 const url = process.env.DATABASE_URL;
 

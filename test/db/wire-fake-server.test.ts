@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { PgConnection, type ConnectOptions } from '../../src/internal/db/wire/connection.js';
 import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
 import { isDatabaseUnavailable } from '../../src/internal/db/errors.js';
-import { backend, FakePgServer, waitFor, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
+import { backend, FakePgServer, type Answerer, type FakePgClient } from '../support/fake-pg-server.js';
+import { eventually } from '../support/eventually.js';
 
 let server: FakePgServer | undefined;
 const connections: PgConnection[] = [];
@@ -140,7 +141,7 @@ describe('the wire client against a scripted server', () => {
     assert.ok(Date.now() - started < 5_000);
     assert.equal(connection.closed, true);
     assert.equal(closes(), 1);
-    await waitFor(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
+    await eventually(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
     assert.deepEqual(fake.cancelRequests[0], { processId: 777, secretKey: 0x1234abcd, sslRequested: false });
   });
 
@@ -166,7 +167,7 @@ describe('the wire client against a scripted server', () => {
     const { connection, closes } = connect(fake, {}, '?sslmode=prefer');
     const deadline = new AbortController();
     const running = connection.query('select pg_sleep(60)', [], deadline.signal);
-    await waitFor(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the unit sent');
+    await eventually(() => fake.clients[0]?.received.some((message) => message.type === 'S') === true, 5_000, 'the unit sent');
     const aborted = Date.now();
     deadline.abort();
     await assert.rejects(running, { code: 'DEADLINE_EXCEEDED' });
@@ -174,7 +175,7 @@ describe('the wire client against a scripted server', () => {
     assert.equal(connection.closed, true);
     assert.equal(closes(), 1);
     // With sslmode=prefer the cancel connection asks for TLS first, as the connection itself did.
-    await waitFor(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
+    await eventually(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
     assert.deepEqual(fake.cancelRequests[0], { processId: 777, secretKey: 0x1234abcd, sslRequested: true });
     // An already aborted signal: rejected without sending anything.
     await assert.rejects(connection.query('select 1', [], deadline.signal), { code: 'DEADLINE_EXCEEDED' });
@@ -188,7 +189,7 @@ describe('the wire client against a scripted server', () => {
     const { connection } = connect(fake);
     assert.deepEqual(await connection.query('select a', ['1']), [{ a: '1' }]);
     await connection.cancel();
-    await waitFor(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
+    await eventually(() => fake.cancelRequests.length === 1, 5_000, 'the CancelRequest');
     assert.deepEqual(fake.cancelRequests[0], { processId: -5, secretKey: -1_000_000, sslRequested: false });
   });
 
@@ -206,7 +207,7 @@ describe('the wire client against a scripted server', () => {
     // Writes of 512 kB each, to a server that reads nothing: the socket fills and we stop handing it frames.
     const values = Array.from({ length: 8 }, (_, i) => `${i}:` + randomBytes(256 * 1024).toString('hex'));
     const answers = values.map((value) => connection.query('select v', [value]));
-    await waitFor(() => connection.pendingWriteBytes > 0, 10_000, 'frames held back');
+    await eventually(() => connection.pendingWriteBytes > 0, 10_000, 'frames held back');
     void client!.serve(echo);
     client!.socket.resume();
     const rows = await Promise.all(answers);

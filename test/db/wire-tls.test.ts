@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PgConnection } from '../../src/internal/db/wire/connection.js';
 import { parseConnectionUrl } from '../../src/internal/db/wire/connection-options.js';
-import { waitFor } from '../support/fake-pg-server.js';
+import { eventually } from '../support/eventually.js';
 import { OwnPostgres, skipUnlessServices } from '../support/services.js';
 
 describe('TLS to a server whose certificate names 127.0.0.1 (own PostgreSQL)', { skip: skipUnlessServices(['postgres']) }, () => {
@@ -53,7 +53,7 @@ describe('TLS to a server whose certificate names 127.0.0.1 (own PostgreSQL)', {
     assert.deepEqual(await connection.query('select 1 as one'), [{ one: 1 }]);
     const cancelled = assert.rejects(connection.query('select pg_sleep(30) as tls_cancel_probe'), { code: '57014' });
     const watcher = connect('127.0.0.1', trusting());
-    await waitFor(
+    await eventually(
       async () => (await watcher.query("select count(*) as n from pg_stat_activity where query like '%tls_cancel_probe%' and state = 'active' and pid <> pg_backend_pid()"))[0]!.n === '1',
       10_000,
       'the statement running',

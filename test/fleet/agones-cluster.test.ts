@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { buildTestApp } from '../support/app.js';
 import { createPglite } from '../support/db.js';
-import { createProject, createTenant, eventually, operator } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { createProject, createTenant, operator } from '../support/tenancy.js';
 import { allocate, release, udpAsk, type AllocationBody } from './helpers.js';
 
 const kubeconfig = process.env.KUBECONFIG;
@@ -53,7 +54,6 @@ describe('Agones backend on a real cluster', () => {
 
       await eventually(
         async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1000)); // poll the apiserver gently
           const list = (await api.listNamespacedCustomObject({ ...fleetRef, plural: 'gameservers', labelSelector: `agones.dev/fleet=${fleetName}` })) as {
             items: Array<{ status?: { state?: string } }>;
           };
@@ -61,6 +61,7 @@ describe('Agones backend on a real cluster', () => {
         },
         240_000,
         'a Ready GameServer',
+        { everyMs: 1_000 }, // poll the apiserver gently
       );
 
       const res = await allocate(t.app, project, { fleet: fleetName });

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { bearer, createProject, createTenant, eventually, operator, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createProject, createTenant, operator, type TestProject } from '../support/tenancy.js';
 import { NEVER_READY, TINY_GAME_SERVER, allocate, assertAllocationShape, getAllocation, metricValue, release, udpAsk, type AllocationBody } from './helpers.js';
 
 for (const [index, kind] of databaseKinds().entries()) {

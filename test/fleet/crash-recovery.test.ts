@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { freePort, startGgscale, waitForStatus, type RunningProcess } from '../support/process.js';
-import { OPERATOR_TOKEN, eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { OPERATOR_TOKEN } from '../support/tenancy.js';
 import { UNWATCHED_GAME_SERVER, gameServerProcesses, udpAsk, type AllocationBody } from './helpers.js';
 
 for (const [index, kind] of databaseKinds().entries()) {
@@ -45,6 +46,9 @@ for (const [index, kind] of databaseKinds().entries()) {
         GGSCALE_ADMIN_TOKEN: OPERATOR_TOKEN,
         FLEET_LOCAL_NODE_ID: nodeId,
         FLEET_LOCAL_BUFFER: '0',
+        // Servers start on demand here: on a loaded machine a start takes longer than the default 5 s wait
+        // (CI answered 503), and how fast servers start is not what this test is about.
+        FLEET_ALLOCATION_WAIT_MS: '30000',
         FLEET_LOCAL_PORT_RANGE: `${27000 + index * 200}-${27199 + index * 200}`,
         FLEET_SWEEP_INTERVAL_MS: '200',
         LOG_LEVEL: 'warn',

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startEchoGameServer, parseGameServerArgs } from '../../src/modules/fleet/gameserver/echo-server.js';
 import { AgonesSdkClient } from '../../src/modules/fleet/gameserver/sdk-client.js';
+import { eventually } from '../support/eventually.js';
 
 interface SdkCall {
   method: string;
@@ -45,15 +46,6 @@ async function startFakeSdk(): Promise<{ port: number; calls: SdkCall[]; close()
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Polls until `check` is true; fails with `what` after the deadline instead of sleeping blindly. */
-async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function udpRequest(port: number, text: string, timeoutMs = 2000): Promise<string> {
@@ -120,10 +112,10 @@ test('echoes over UDP and TCP, marks Ready then pings Health, and answers GAMESE
   t.after(() => tcp.close());
   tcp.send('hello world');
   // The real simple-game-server appends a second newline to every TCP reply.
-  await waitFor('TCP ack', () => tcp.data().includes('\n\n'));
+  await eventually(() => tcp.data().includes('\n\n'), 3000, 'TCP ack');
   assert.equal(tcp.data(), 'ACK TCP: hello world\n\n');
 
-  await waitFor('two health pings', () => sdk.calls.filter((c) => c.path === '/health').length >= 2);
+  await eventually(() => sdk.calls.filter((c) => c.path === '/health').length >= 2, 3000, 'two health pings');
   const paths = sdk.calls.map((c) => `${c.method} ${c.path}`);
   assert.ok(paths.indexOf('POST /ready') >= 0, 'ready was called');
   assert.ok(paths.indexOf('POST /ready') < paths.indexOf('POST /health'), 'ready came before the first health');
@@ -155,7 +147,7 @@ test('UNHEALTHY stops the health pings', async (t) => {
   t.after(() => gs.close());
   const healthCount = () => sdk.calls.filter((c) => c.path === '/health').length;
 
-  await waitFor('a health ping', () => healthCount() >= 1);
+  await eventually(() => healthCount() >= 1, 3000, 'a health ping');
   assert.equal(await udpRequest(gs.udpPort, 'UNHEALTHY'), 'ACK: UNHEALTHY\n');
   const atAck = healthCount();
   // Proving an absence needs an observation window: 20 intervals with no new ping.
@@ -187,7 +179,7 @@ test('EXIT over TCP also shuts down (the Go original only does this for UDP)', a
   t.after(() => tcp.close());
   tcp.send('EXIT');
   assert.equal((await gs.closed).reason, 'exit');
-  await waitFor('the EXIT ack', () => tcp.data().endsWith('\n\n'));
+  await eventually(() => tcp.data().endsWith('\n\n'), 3000, 'the EXIT ack');
   assert.equal(tcp.data(), 'ACK TCP: EXIT\n\n');
   assert.ok(sdk.calls.some((c) => c.path === '/shutdown'));
 });
@@ -215,8 +207,11 @@ test('keeps serving when the SDK is unreachable, logging the failures', async (t
   assert.equal(await udpRequest(gs.udpPort, 'hello'), 'ACK: hello\n');
   assert.match(await udpRequest(gs.udpPort, 'GAMESERVER'), /^ERROR: .*getGameServer/);
   assert.equal(await udpRequest(gs.udpPort, 'READY'), 'ACK: READY\n');
-  await waitFor('a logged ready failure', () =>
-    lines.some((l) => (JSON.parse(l) as { level?: string }).level === 'error' && /ready/.test(l)));
+  await eventually(
+    () => lines.some((l) => (JSON.parse(l) as { level?: string }).level === 'error' && /ready/.test(l)),
+    3000,
+    'a logged ready failure',
+  );
   // Outages are logged once per transition, not on every retry tick.
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(lines.filter((l) => /Agones SDK ready failed/.test(l)).length, 2, 'once from the loop, once from READY');
@@ -252,10 +247,10 @@ test('runGameServerCli logs JSON lines and exits cleanly on SIGTERM', async (t) 
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const logs = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  await waitFor('the listening log line', () => logs().some((l) => typeof l.udpPort === 'number'), 15000);
+  await eventually(() => logs().some((l) => typeof l.udpPort === 'number'), 15000, 'the listening log line');
   const port = logs().find((l) => typeof l.udpPort === 'number')?.udpPort as number;
   assert.equal(await udpRequest(port, 'hello'), 'ACK: hello\n');
-  await waitFor('ready reaches the SDK', () => sdk.calls.some((c) => c.path === '/ready'));
+  await eventually(() => sdk.calls.some((c) => c.path === '/ready'), 3000, 'ready reaches the SDK');
 
   const exited = once(child, 'exit');
   child.kill('SIGTERM');

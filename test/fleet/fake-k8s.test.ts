@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
+import { eventually } from '../support/eventually.js';
 import { startFakeK8s, type FakeK8s, type GameServer, type K8sStatus } from '../support/fake-k8s/index.js';
 
 interface GameServerList {
@@ -48,14 +49,6 @@ async function allocate(api: k8s.CustomObjectsApi, spec: unknown): Promise<Alloc
     ...GSA,
     body: { apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation', spec },
   })) as Allocation;
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function addReady(fake: FakeK8s, name: string, labels: Record<string, string> = {}): GameServer {
@@ -107,15 +100,15 @@ test('a client Watch sees ADDED/MODIFIED/DELETED, ends on endWatches(), and can 
   });
 
   // Without a resourceVersion the watch starts with the current objects, as the real API does.
-  await waitFor('initial ADDED', () => events.length === 1);
+  await eventually(() => events.length === 1, 3000, 'initial ADDED');
   addReady(fake, 'fresh');
   fake.setState(NS, 'fresh', 'Allocated');
   await api.deleteNamespacedCustomObject({ ...GS, name: 'existing' });
-  await waitFor('three more events', () => events.length === 4);
+  await eventually(() => events.length === 4, 3000, 'three more events');
   assert.deepEqual(events.map((e) => `${e.type} ${e.name}`), ['ADDED existing', 'ADDED fresh', 'MODIFIED fresh', 'DELETED existing']);
 
   fake.endWatches();
-  await waitFor('done callback', () => doneErr !== 'not called');
+  await eventually(() => doneErr !== 'not called', 3000, 'done callback');
   assert.equal(doneErr, null);
 
   // Changes made while nobody watched are replayed to a watch resuming from the last seen version.
@@ -125,7 +118,7 @@ test('a client Watch sees ADDED/MODIFIED/DELETED, ends on endWatches(), and can 
   await watch.watch(WATCH_PATH, { resourceVersion: lastSeen }, (type, obj: GameServer) => {
     resumed.push(`${type} ${obj.metadata.name} ${obj.status?.state}`);
   }, () => {});
-  await waitFor('replayed event', () => resumed.length === 1);
+  await eventually(() => resumed.length === 1, 3000, 'replayed event');
   assert.deepEqual(resumed, ['MODIFIED fresh Shutdown']);
   assert.equal(fake.openWatchCount(), 1);
 });
@@ -137,7 +130,7 @@ test('a watch from a compacted resourceVersion gets a 410 Expired ERROR event', 
   fake.compactHistory();
   const got: Array<{ type: string; obj: K8sStatus }> = [];
   await new k8s.Watch(kc).watch(WATCH_PATH, { resourceVersion: first.metadata.resourceVersion }, (type, obj: K8sStatus) => got.push({ type, obj }), () => {});
-  await waitFor('ERROR event', () => got.length === 1);
+  await eventually(() => got.length === 1, 3000, 'ERROR event');
   assert.equal(got[0]!.type, 'ERROR');
   assert.equal(got[0]!.obj.code, 410);
   assert.equal(got[0]!.obj.reason, 'Expired');
@@ -148,7 +141,7 @@ test('allocation moves a matching Ready server to Allocated, applies metadata an
   addReady(fake, 'gs-1', { 'agones.dev/fleet': 'arena', region: 'eu' });
   const events: string[] = [];
   await new k8s.Watch(kc).watch(WATCH_PATH, {}, (type, obj: GameServer) => events.push(`${type} ${obj.metadata.name} ${obj.status?.state}`), () => {});
-  await waitFor('initial ADDED', () => events.length === 1);
+  await eventually(() => events.length === 1, 3000, 'initial ADDED');
 
   const res = await allocate(api, {
     selectors: [{ matchLabels: { 'agones.dev/fleet': 'arena' }, matchExpressions: [{ key: 'region', operator: 'In', values: ['eu', 'us'] }] }],
@@ -165,7 +158,7 @@ test('allocation moves a matching Ready server to Allocated, applies metadata an
   assert.equal(gs.metadata.labels?.['ggscale.io/tenant'], 't1');
   assert.equal(gs.metadata.annotations?.['ggscale.io/match'], 'm-42');
   assert.ok(gs.metadata.annotations?.['agones.dev/last-allocated'], 'Agones stamps agones.dev/last-allocated');
-  await waitFor('MODIFIED event', () => events.includes('MODIFIED gs-1 Allocated'));
+  await eventually(() => events.includes('MODIFIED gs-1 Allocated'), 3000, 'MODIFIED event');
 
   // Nothing Ready is left: the real API still answers 201, with state UnAllocated.
   const none = await allocate(api, { selectors: [{ matchLabels: { 'agones.dev/fleet': 'arena' } }] });

@@ -16,7 +16,7 @@ import { findOrphans, killOrphans } from '../../src/modules/fleet/local/orphans.
 import { startSdkEndpoint } from '../../src/modules/fleet/local/sdk-endpoint.js';
 import type { AllocationRequest, FleetSpec, GameServerEvent, GameServerView } from '../../src/modules/fleet/types.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 import { NEVER_READY, TINY_GAME_SERVER, childGameServers, udpAsk } from './helpers.js';
 
 let nextRange = 25000;

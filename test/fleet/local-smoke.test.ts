@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { bearer, createProject, createTenant, eventually, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createProject, createTenant, type TestProject } from '../support/tenancy.js';
 import { allocate, assertAllocationShape, childGameServers, getAllocation, metricValue, release, udpAsk, type AllocationBody } from './helpers.js';
 
 for (const [index, kind] of databaseKinds().entries()) {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 import { withoutDeadline } from '../../src/internal/deadline.js';
 
 const TIMEOUT_MS = 1_000;

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { bearer, createProject, createTenant, eventually, operator, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createProject, createTenant, operator, type TestProject } from '../support/tenancy.js';
 
 const P_ORIGIN = 'https://p-game.example';
 const Q_ORIGIN = 'https://q-game.example';

@@ -9,7 +9,8 @@ import { loadConfig } from '../../src/app/config.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { serve, type RunningServer } from '../../src/start/serve.js';
 import { OwnPostgres } from '../support/services.js';
-import { eventually, OPERATOR_TOKEN } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { OPERATOR_TOKEN } from '../support/tenancy.js';
 
 describe('readyz while the database is down after start-up (own PostgreSQL)', () => {
   let pg: OwnPostgres;

@@ -61,17 +61,17 @@ describe('order-statistic tree', () => {
     assert.equal(valueAt(tree, 0), 3);
   });
 
-  it('stays fast at a million entries (O(log n) per operation)', () => {
+  it("stays shallow at a million entries (O(log n) per operation; the memory rank index's speed is measured in bench/leaderboards.ts)", () => {
     const tree = new OrderStatisticTree();
     const n = 1_000_000;
-    const started = performance.now();
     for (let i = 0; i < n; i++) tree.insert(keyOf((i * 2_654_435_761) % 4_294_967_291));
-    const inserted = performance.now() - started;
-    const probes = performance.now();
-    for (let i = 0; i < 100_000; i++) tree.rank(keyOf((i * 2_654_435_761) % 4_294_967_291));
-    const perRankUs = ((performance.now() - probes) / 100_000) * 1000;
     assert.equal(tree.size, n);
-    assert.ok(inserted < 10_000, `1M inserts took ${inserted.toFixed(0)} ms`);
-    assert.ok(perRankUs < 20, `a rank took ${perRankUs.toFixed(2)} µs`);
+    // Leaves hold 32 to 128 keys and inner nodes 16 to 64 children: a million keys take at most 5 levels
+    // (a tree that degenerated towards a list would take thousands).
+    assert.ok(tree.depth <= 5, `depth ${tree.depth}`);
+    for (let i = 0; i < 1_000; i++) {
+      const value = (i * 2_654_435_761) % 4_294_967_291;
+      assert.equal(valueAt(tree, tree.rank(keyOf(value))), value, 'the key at rank(k) is k');
+    }
   });
 });

@@ -93,7 +93,7 @@ for (const kind of databaseKinds()) for (const index of indexKinds()) {
       json(await api.submit(players[5]!.accessToken, board, { score: 2 }, key));
       assert.equal(json<{ score: number }>(await api.record(project.secretKey, board, players[5]!.playerId)).score, 2);
       await database.db.operator('test: age the key', (tx) =>
-        tx.query(`update leaderboard_idempotency set created_at = now() - interval '25 hours' where key = 'yesterday'`),
+        tx.query(`update idempotency_keys set created_at = now() - interval '25 hours' where key = 'yesterday'`),
       );
       assert.equal(json<Answer>(await api.submit(players[5]!.accessToken, board, { score: 2 }, key)).score, 4);
     });

@@ -1,11 +1,16 @@
-/** The background sweeper: expired idempotency records and the records of deleted boards go. */
+/**
+ * The background clean-up of leaderboards: the records of deleted boards go (the sweeper), and so do their
+ * submits' expired Idempotency-Keys (the idempotency module's purge, which took that part over).
+ */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { LeaderboardService } from '../../src/modules/leaderboards/leaderboard-service.js';
+import { LeaderboardService, leaderboardStores } from '../../src/modules/leaderboards/leaderboard-service.js';
 import { MemoryRankIndex } from '../../src/modules/leaderboards/memory-rank-index.js';
 import { LeaderboardSweeper } from '../../src/modules/leaderboards/sweeper.js';
+import { IdempotencyKeyStore } from '../../src/modules/idempotency/key-store.js';
+import { IdempotencyPurge } from '../../src/modules/idempotency/purge.js';
 import { createLogger } from '../../src/internal/telemetry/logger.js';
 import { LogCapture } from '../support/app.js';
 import { boardId, client, json, newBoard, projectWithPlayers } from './helpers.js';
@@ -16,7 +21,7 @@ for (const kind of databaseKinds()) {
     let t: TestApp;
     before(async () => {
       database = await kind.create();
-      t = await buildTestApp({ db: database.db, env: { LEADERBOARD_PURGE_INTERVAL_SECONDS: '0' } });
+      t = await buildTestApp({ db: database.db, env: { LEADERBOARD_PURGE_INTERVAL_SECONDS: '0', IDEMPOTENCY_PURGE_INTERVAL_SECONDS: '0' } });
     });
     after(async () => {
       await t.close();
@@ -36,12 +41,14 @@ for (const kind of databaseKinds()) {
         tx.query(`update leaderboards set deleted_at = now() where id = $1`, [board]),
       );
       await database.db.operator('test: age one key', (tx) =>
-        tx.query(`update leaderboard_idempotency set created_at = now() - interval '25 hours' where key = $1`, [`k-${players[0]!.playerId}`]),
+        tx.query(`update idempotency_keys set created_at = now() - interval '25 hours' where key = $1`, [`k-${players[0]!.playerId}`]),
       );
       const logger = createLogger({ level: 'silent', destination: new LogCapture() });
-      const service = new LeaderboardService(database.db, new MemoryRankIndex({ source: async () => [] }), logger, 0);
+      const index = new MemoryRankIndex({ source: async () => [] });
+      const service = new LeaderboardService(database.db, leaderboardStores(database.db, 0), index, logger, new IdempotencyKeyStore(database.db));
       await new LeaderboardSweeper(database.db, service, logger, 0).pass();
-      assert.equal(await count('select count(*) as n from leaderboard_idempotency'), 1, 'only the fresh key is left');
+      await new IdempotencyPurge(database.db, logger, { intervalMs: 0 }).pass();
+      assert.equal(await count(`select count(*) as n from idempotency_keys where operation = 'leaderboards.submit'`), 1, 'only the fresh key is left');
       assert.equal(await count(`select count(*) as n from leaderboard_records r join leaderboards b on b.uid = r.board_uid where b.id = $1`, [board]), 0);
       assert.equal(await count('select count(*) as n from leaderboards where id = $1', [board]), 0, 'the tombstone is gone too');
     });

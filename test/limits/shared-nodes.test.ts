@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, openTestPostgres, type TestDatabase } from '../support/db.js';
 import { freePort } from '../support/process.js';
-import { bearer, createPlayer, createProject, createTenant, eventually, operator, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createPlayer, createProject, createTenant, operator, type TestProject } from '../support/tenancy.js';
 import { RedisCache } from '../../src/internal/cache/redis.js';
 import type { Database } from '../../src/internal/db/database.js';
 
@@ -90,10 +91,14 @@ for (const kind of databaseKinds()) {
 
     it('one budget across nodes: a player gets exactly its budget whichever node it hits', async () => {
       const player = await createPlayer(one.app, project);
+      const started = performance.now();
       const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => me(i % 2 ? one : two, player.accessToken)));
+      // The budget refills one request per 1.5 s (40 a minute): on a loaded machine the burst may take long
+      // enough for a request or two to fit again. Beyond that, every extra answer is a double-spent budget.
+      const refilled = Math.floor((performance.now() - started) / 1_500);
       const ok = answers.filter((res) => res.statusCode === 200).length;
-      assert.equal(ok, 40);
-      assert.equal(answers.filter((res) => res.statusCode === 429).length, 60);
+      assert.ok(ok >= 40 && ok <= 40 + refilled, `${ok} answered, with ${refilled} refilled`);
+      assert.equal(answers.filter((res) => res.statusCode === 429).length, 100 - ok);
     });
   });
 }

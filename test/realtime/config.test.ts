@@ -15,6 +15,10 @@ describe('realtime config', () => {
       heartbeatMs: 15_000,
       leaseTtlMs: 20_000,
       closeGraceMs: 2_000,
+      resumeWindowMs: 30_000,
+      resumeBufferEvents: 1_000,
+      resumeBufferBytes: 1_048_576,
+      reconnectSpreadMs: 2_000,
     });
     assert.deepEqual(loadConfig({}).realtime, config);
   });
@@ -27,7 +31,15 @@ describe('realtime config', () => {
       WS_HEARTBEAT_MS: '500',
       WS_LEASE_TTL_MS: '3000',
       WS_CLOSE_GRACE_MS: '0',
+      WS_RESUME_WINDOW_SECONDS: '0',
+      WS_RESUME_BUFFER_EVENTS: '5',
+      WS_RESUME_BUFFER_BYTES: '700',
+      WS_RECONNECT_SPREAD_MS: '10',
     });
+    assert.equal(config.resumeWindowMs, 0);
+    assert.equal(config.resumeBufferEvents, 5);
+    assert.equal(config.resumeBufferBytes, 700);
+    assert.equal(config.reconnectSpreadMs, 10);
     assert.equal(config.maxMessageBytes, 1024);
     assert.equal(config.messagesPerSecond, 7);
     assert.equal(config.messageBurst, 14);
@@ -43,6 +55,8 @@ describe('realtime config', () => {
       ['WS_MAX_MESSAGE_BYTES', '12'],
       ['WS_MESSAGES_PER_SECOND', '0'],
       ['WS_MESSAGE_BURST', 'lots'],
+      ['WS_RESUME_WINDOW_SECONDS', '-1'],
+      ['WS_RECONNECT_SPREAD_MS', 'soon'],
       ['WS_HEARTBEAT_MS', '-1'],
       // Over 30 s a dead node could hold its slots longer than the caps allow (they come back within 30 s).
       ['WS_LEASE_TTL_MS', '30001'],

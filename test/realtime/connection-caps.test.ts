@@ -10,7 +10,7 @@ import type { CacheBackend } from '../../src/internal/cache/cache.js';
 import { MemoryCache } from '../../src/internal/cache/memory.js';
 import { RedisCache } from '../../src/internal/cache/redis.js';
 import { ConnectionCaps, type CapHolder, type CapLease } from '../../src/modules/realtime/connection-caps.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 
 // Renewed every TTL/3: long enough that a loaded machine's timers still renew in time, short enough to wait out.
 const TTL = 1_500;

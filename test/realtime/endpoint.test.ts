@@ -1,14 +1,15 @@
 /**
  * GET /v1/realtime over a real socket: auth before the upgrade, the JSON envelope, error frames, the frame
  * size limit, the per-connection message budget, the server heartbeat, sockets closed on logout / ban /
- * a re-check, token-free logs, metrics and the 1001 close on shutdown.
+ * a re-check, token-free logs, metrics and the 1012 close on shutdown.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryCache } from '../../src/internal/cache/memory.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
-import { bearer, createPlayer, createProject, createTenant, eventually, operator, OPERATOR_TOKEN, type TestPlayer, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { bearer, createPlayer, createProject, createTenant, operator, OPERATOR_TOKEN, type TestPlayer, type TestProject } from '../support/tenancy.js';
 import { Client, attempt, connect, realtimeUrl, refused, slugOf } from './helpers.js';
 
 const ENV = {
@@ -104,6 +105,7 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(await client.request({ op: 'teleport', id: 'a' }), {
         op: 'error',
         code: 'unknown-op',
+        status: 400,
         message: 'Unknown op "teleport".',
         id: 'a',
       });
@@ -114,7 +116,7 @@ for (const kind of databaseKinds()) {
       assert.equal(badJson.code, 'bad-request');
       assert.equal((await client.request('[1,2]')).code, 'bad-request');
       assert.equal((await client.request('null')).code, 'bad-request');
-      assert.deepEqual(Object.keys(await client.request({ op: 'ping', id: 42 })).sort(), ['code', 'message', 'op']);
+      assert.deepEqual(Object.keys(await client.request({ op: 'ping', id: 42 })).sort(), ['code', 'message', 'op', 'status']);
       const noOp = await client.request({ id: 'no-op' });
       assert.equal(noOp.code, 'bad-request');
       assert.equal(noOp.id, 'no-op');
@@ -285,14 +287,14 @@ for (const kind of databaseKinds()) {
       await database.drop();
     });
 
-    it('sends 1001 to every client on app.close(), and refuses nothing with a 5xx on the way', async () => {
+    it('sends 1012 (restarting: reconnect elsewhere) to every client on app.close(), and refuses nothing with a 5xx on the way', async () => {
       const t = await buildTestApp({ db: database.db, env: ENV });
       const base = await listen(t);
       const project = await createProject(t.app, await createTenant(t.app));
       const players = [await createPlayer(t.app, project), await createPlayer(t.app, project)];
       const sockets = await Promise.all(players.map((p) => connect(realtimeUrl(base, p.accessToken))));
       const closing = t.close();
-      for (const socket of sockets) assert.equal((await socket.closedWithin(2_000)).code, 1001);
+      for (const socket of sockets) assert.equal((await socket.closedWithin(2_000)).code, 1012);
       await closing;
       const after = await attempt(realtimeUrl(base, players[0]!.accessToken)).catch((error: unknown) => error);
       assert.ok(after instanceof Error, 'the node no longer accepts connections');

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type ClientOptions } from 'ws';
+import type { TestApp } from '../support/app.js';
+import type { TestPlayer } from '../support/tenancy.js';
 
 export interface Refusal {
   status: number;
@@ -14,16 +16,22 @@ export interface Closed {
   reason: string;
 }
 
-/** An open client socket that queues what it receives. */
+/**
+ * An open client socket that queues what it receives. The session's first frame, `welcome`, is kept apart
+ * (in `welcome`) rather than queued, so tests read replies and events with next().
+ */
 export class Client {
   readonly frames: unknown[] = [];
+  welcome: Record<string, unknown> | undefined;
   readonly closed: Promise<Closed>;
   isClosed = false;
   private waiters: (() => void)[] = [];
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      this.frames.push(isBinary ? data : JSON.parse((data as Buffer).toString('utf8')));
+      const frame: unknown = isBinary ? data : JSON.parse((data as Buffer).toString('utf8'));
+      if (!this.welcome && !isBinary && (frame as { op?: unknown }).op === 'welcome') this.welcome = frame as Record<string, unknown>;
+      else this.frames.push(frame);
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.closed = new Promise((resolve) =>
@@ -56,6 +64,38 @@ export class Client {
       });
     }
     return this.frames.shift() as Record<string, unknown>;
+  }
+
+  /** Waits for the welcome frame (the session has started once it is here). */
+  async welcomed(deadlineMs = 5_000): Promise<Record<string, unknown>> {
+    const started = Date.now();
+    while (!this.welcome) {
+      if (this.isClosed) assert.fail('the socket closed before its welcome');
+      if (Date.now() - started > deadlineMs) assert.fail(`no welcome within ${deadlineMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 20);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.welcome;
+  }
+
+  /**
+   * Every frame queued so far and those sent before the answer to a ping sent now: what the session was sent
+   * up to this moment (a barrier; its start is over by then). The queue is left empty.
+   */
+  async framesBeforePong(): Promise<Record<string, unknown>[]> {
+    const id = `barrier-${Math.random()}`;
+    this.send({ op: 'ping', id });
+    const frames: Record<string, unknown>[] = [];
+    for (;;) {
+      const frame = await this.next(5_000);
+      if (frame.op === 'pong' && frame.id === id) return frames;
+      frames.push(frame);
+    }
   }
 
   async request(frame: unknown): Promise<Record<string, unknown>> {
@@ -100,6 +140,7 @@ export function attempt(url: string, options: ClientOptions & { headers?: Record
 export async function connect(url: string, options: ClientOptions & { headers?: Record<string, string> } = {}): Promise<Client> {
   const outcome = await attempt(url, options);
   if (!(outcome instanceof Client)) assert.fail(`expected an upgrade, got ${outcome.status}: ${outcome.body}`);
+  await outcome.welcomed();
   return outcome;
 }
 
@@ -120,3 +161,21 @@ export function slugOf(refusal: Refusal): string {
 
 export const realtimeUrl = (base: string, token?: string): string =>
   `${base.replace(/^http/, 'ws')}/v1/realtime${token === undefined ? '' : `?token=${encodeURIComponent(token)}`}`;
+
+/** Listens on a random loopback port; answers the base URL. */
+export async function listen(t: TestApp): Promise<string> {
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  assert.ok(address && typeof address === 'object');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+export const resumeUrl = (base: string, player: TestPlayer, token: unknown, lastSeq: number): string =>
+  `${realtimeUrl(base, player.accessToken)}&resume=${encodeURIComponent(String(token))}&last_seq=${lastSeq}`;
+
+/** Cuts the connection without a close frame (a network loss), and waits until the server has seen it. */
+export async function loseNetwork(client: Client): Promise<void> {
+  client.ws.terminate();
+  await client.closed;
+}
+

@@ -97,6 +97,9 @@ for (const [index, kind] of databaseKinds().entries()) {
           // The victim's already-exchanged refresh token stays inside the reuse grace window: the path that
           // hands a retried refresh its successor pair is the one an attacker would want.
           REFRESH_REUSE_GRACE_SECONDS: '300',
+          // The victim's party outlives its leader's seeding socket for the whole run.
+          PARTY_DISCONNECT_GRACE_SECONDS: '86400',
+          ...(withRedis ? { PARTY_REDIS_KEY_PREFIX: `${redisPrefix}party:` } : {}),
         },
       });
       baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { freePort, run, startGgscale, waitForStatus, type RunningProcess } from '../support/process.js';
-import { eventually } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
 import { SecretBag } from './support/secrets.js';
 
 /** An API key's visible, non-secret prefix: `ggs_sk_` and 6 characters (api-key-format.ts). */
@@ -227,7 +227,13 @@ for (const kind of databaseKinds()) {
           ws.once('open', resolve);
           ws.once('error', reject);
         });
-        const pong = new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString('utf8'))));
+        // The first frame is the welcome; the ping's answer comes after it.
+        const pong = new Promise<string>((resolve) =>
+          ws.on('message', (data: Buffer) => {
+            const text = data.toString('utf8');
+            if (text.includes('"pong"')) resolve(text);
+          }),
+        );
         ws.send(JSON.stringify({ op: 'ping', id: 'p1' }));
         assert.match(await pong, /"pong"/);
         ws.close(1000);

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../src/internal/config/parse.js';
 import { loadStorageConfig } from '../../src/modules/storage/config.js';
 import { databaseKinds } from '../support/db.js';
-import { createPlayer, createProject, createTenant, eventually, type TestPlayer, type TestProject } from '../support/tenancy.js';
+import { eventually } from '../support/eventually.js';
+import { createPlayer, createProject, createTenant, type TestPlayer, type TestProject } from '../support/tenancy.js';
 import { assertProblem, deleteObject, getObject, json, listObjects, putObject, startSuite, type StorageSuite } from './helpers.js';
 
 const MAX_OBJECT = 1024;

@@ -1,7 +1,8 @@
 /** Builds the app the way main does, with a captured logger, for inject() tests. */
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/build.js';
+import type { Provisions } from '../../src/modules/contract.js';
 import { loadConfig, type Config } from '../../src/app/config.js';
 import type { Database } from '../../src/internal/db/database.js';
 import { LazyDatabase } from '../../src/internal/db/lazy.js';
@@ -24,9 +25,13 @@ export class LogCapture extends Writable {
 
 export interface TestApp {
   app: FastifyInstance;
+  /** What the modules offer each other (the credential gate, the credentials, project settings). */
+  provisions: Provisions;
   db: LazyDatabase;
   logs: LogCapture;
   config: Config;
+  /** SIGTERM's first step (readiness says draining; realtime sessions move on); close afterwards. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,14 +48,16 @@ export async function buildTestApp(
   let closed = false;
   if (options.db) await bindDeploymentNamespace(options.db, cache, { stopped: () => closed });
   const metrics = new Metrics({ processMetrics: false });
-  const app = await buildApp({ db, cache, logger, metrics, migrations: await loadMigrations(migrationsDir) }, config);
+  const { app, provisions, drain } = await buildApp({ db, cache, logger, metrics, migrations: await loadMigrations(migrationsDir) }, config);
   options.routes?.(app);
   await app.ready();
   return {
     app,
+    provisions,
     db,
     logs,
     config,
+    drain,
     close: async () => {
       closed = true;
       await app.close();

@@ -334,12 +334,3 @@ export class FakePgServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
-
-/** Polls `check` until it holds, failing after `deadlineMs` (a generous bound: never a sleep). */
-export async function waitFor(check: () => boolean | Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > deadlineMs) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { eventually } from './eventually.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -49,18 +50,16 @@ export function startGgscale(args: string[], env: Record<string, string>, port?:
   return { child, stdout, stderr, exited, url: `http://127.0.0.1:${port ?? 0}` };
 }
 
-export async function waitForStatus(url: string, status: number, deadlineMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
+/** Polls `url` until it answers `status`; resolves with the time it took. */
+export function waitForStatus(url: string, status: number, deadlineMs: number): Promise<number> {
+  const answers = async () => {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.status === status) return Date.now() - started;
+      return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === status;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    if (Date.now() - started > deadlineMs) throw new Error(`${url} did not answer ${status} within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  };
+  return eventually(answers, deadlineMs, `${url} answering ${status}`);
 }
 
 export async function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -39,16 +39,6 @@ export async function createProject(app: FastifyInstance, tenantId: string, name
 
 export const bearer = (credential: string) => ({ authorization: `Bearer ${credential}` });
 
-/** Polls until check() passes or the deadline ends (behavioural deadlines are polled, never slept). */
-export async function eventually(check: () => Promise<boolean>, deadlineMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > deadlineMs) assert.fail(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export interface TestPlayer {
   playerId: string;
   accessToken: string;

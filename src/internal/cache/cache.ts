@@ -60,6 +60,18 @@ export interface CacheBackend {
   renewLeases(setKey: string, members: string[], ttlMs: number): Promise<void>;
   releaseLease(setKey: string, member: string): Promise<void>;
   countLeases(setKey: string): Promise<number>;
+  /** The live members of a lease set, in no particular order (chat lists a channel's members with it). */
+  listLeases(setKey: string): Promise<string[]>;
+
+  /**
+   * Values: short-lived records shared by every node (a realtime session's resume token, a session handed
+   * over by a draining node). Each expires after its own ttl.
+   */
+  putValue(key: string, value: string, ttlMs: number): Promise<void>;
+  getValue(key: string): Promise<string | undefined>;
+  /** Reads and deletes in one step: of many nodes taking the same key at once, exactly one gets the value. */
+  takeValue(key: string): Promise<string | undefined>;
+  deleteValue(key: string): Promise<void>;
 
   /** Pub/sub, used to invalidate security caches on every node. */
   publish(channel: string, message: string): Promise<void>;
@@ -72,4 +84,10 @@ export interface CacheBackend {
 
   health(): CacheHealth;
   close(): Promise<void>;
+}
+
+/** A value's ttl: a whole, positive number of milliseconds (Redis' PX refuses anything else). */
+export function checkTtl(ttlMs: number): number {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError(`invalid ttl: ${ttlMs} ms`);
+  return ttlMs;
 }

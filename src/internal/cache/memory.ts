@@ -3,7 +3,7 @@
  * against both); state lives in Maps, expires lazily on access, and a periodic unref()'d sweep drops what
  * nobody touches any more so memory stays bounded by the live keys.
  */
-import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+import { checkTtl, type CacheBackend, type CacheHealth, type LeaseDecision, type WindowDecision } from './cache.js';
 import { checkBudget, drain, gcra } from './gcra.js';
 import { withoutDeadline } from '../deadline.js';
 
@@ -26,6 +26,7 @@ export class MemoryCache implements CacheBackend {
   private readonly logger?: MemoryCacheOptions['logger'];
   private readonly budgets = new Map<string, Budget>();
   private readonly leases = new Map<string, Map<string, number>>();
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
   private readonly channels = new Map<string, Set<(message: string) => void>>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -81,6 +82,35 @@ export class MemoryCache implements CacheBackend {
     return this.liveLeases(setKey, this.now()).size;
   }
 
+  async listLeases(setKey: string): Promise<string[]> {
+    return [...this.liveLeases(setKey, this.now()).keys()];
+  }
+
+  async putValue(key: string, value: string, ttlMs: number): Promise<void> {
+    this.values.set(key, { value, expiresAt: this.now() + checkTtl(ttlMs) });
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    return this.liveValue(key);
+  }
+
+  async takeValue(key: string): Promise<string | undefined> {
+    const value = this.liveValue(key);
+    this.values.delete(key);
+    return value;
+  }
+
+  async deleteValue(key: string): Promise<void> {
+    this.values.delete(key);
+  }
+
+  private liveValue(key: string): string | undefined {
+    const entry = this.values.get(key);
+    if (entry && entry.expiresAt <= this.now()) this.values.delete(key);
+    else return entry?.value;
+    return undefined;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     for (const listener of this.channels.get(channel) ?? []) {
       // Asynchronous like a real broker: a subscriber never runs inside the publisher's call stack, nor under
@@ -128,6 +158,7 @@ export class MemoryCache implements CacheBackend {
   private sweep(): void {
     const now = this.now();
     for (const [key, budget] of this.budgets) if (budget.at + budget.level <= now) this.budgets.delete(key);
+    for (const [key, entry] of this.values) if (entry.expiresAt <= now) this.values.delete(key);
     for (const [key] of this.leases) if (this.liveLeases(key, now).size === 0) this.leases.delete(key);
   }
 }

@@ -21,7 +21,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { unavailable } from '../errors/app-error.js';
-import type { CacheBackend, CacheHealth, LeaseDecision, WindowDecision } from './cache.js';
+import { checkTtl, type CacheBackend, type CacheHealth, type LeaseDecision, type WindowDecision } from './cache.js';
 import { DEFAULT_ROOT, RedisKeyspace, checkRoot } from './keyspace.js';
 import { checkBudget, gcraBudgetLua } from './gcra.js';
 
@@ -71,16 +71,22 @@ const COUNT_LUA = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 
+/** KEYS[1] set. The unexpired members by the server clock (read-only). */
+const LIST_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
+
 interface Scripts {
   ggGcra(key: string, limit: number, windowMs: number, cost: number, count: 0 | 1): Promise<number[]>;
   ggAcquire(key: string, member: string, cap: number, ttlMs: number): Promise<number[]>;
   ggRenew(key: string, ttlMs: number, ...members: string[]): Promise<number>;
   ggCount(key: string): Promise<number>;
+  ggList(key: string): Promise<string[]>;
 }
 
 const CONNECT_TIMEOUT_MS = 1_000;
 
-const connectionOptions = (name: string): RedisOptions => ({
+export const connectionOptions = (name: string): RedisOptions => ({
   connectionName: name.replace(/\s/g, '_'),
   connectTimeout: CONNECT_TIMEOUT_MS,
   // Fail fast: no queueing while disconnected, no resend after a drop (a resent hit could count twice).
@@ -120,6 +126,7 @@ export class RedisCache implements CacheBackend {
     this.client.defineCommand('ggAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
     this.client.defineCommand('ggRenew', { numberOfKeys: 1, lua: RENEW_LUA });
     this.client.defineCommand('ggCount', { numberOfKeys: 1, lua: COUNT_LUA, readOnly: true });
+    this.client.defineCommand('ggList', { numberOfKeys: 1, lua: LIST_LUA, readOnly: true });
     // We re-subscribe ourselves instead of relying on autoResubscribe: ioredis emits 'ready' before its own
     // SUBSCRIBE is acknowledged, and onResubscribe listeners must only flush once messages flow again.
     this.subscriber = new Redis(options.url, { ...connectionOptions(`${this.root}sub`), autoResubscribe: false });
@@ -187,6 +194,26 @@ export class RedisCache implements CacheBackend {
 
   async countLeases(setKey: string): Promise<number> {
     return this.client.ggCount(this.key(setKey));
+  }
+
+  async listLeases(setKey: string): Promise<string[]> {
+    return this.client.ggList(this.key(setKey));
+  }
+
+  async putValue(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.key(key), value, 'PX', checkTtl(ttlMs));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    return (await this.client.get(this.key(key))) ?? undefined;
+  }
+
+  async takeValue(key: string): Promise<string | undefined> {
+    return (await this.client.getdel(this.key(key))) ?? undefined;
+  }
+
+  async deleteValue(key: string): Promise<void> {
+    await this.client.del(this.key(key));
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -309,7 +336,23 @@ function toDecision([allowed, remaining, retryAfterMs, resetMs]: number[]): Wind
 }
 
 /** Quits (or drops) a connection and waits until its socket is gone, so no handle outlives close(). */
-async function shutdown(connection: Redis): Promise<void> {
+/** Resolves true once the connection is ready, false after `timeoutMs` (for start-up and tests). */
+export function whenReady(connection: Redis, timeoutMs: number): Promise<boolean> {
+  if (connection.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      connection.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    connection.once('ready', onReady);
+  });
+}
+
+export async function shutdown(connection: Redis): Promise<void> {
   const live = connection.status === 'ready' || connection.status === 'connect' || connection.status === 'connecting';
   const ended = live ? new Promise((resolve) => connection.once('end', resolve)) : undefined;
   if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());

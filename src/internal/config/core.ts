@@ -40,6 +40,11 @@ export interface CoreConfig {
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
   corsOrigins: string[];
+  /**
+   * How long a node trusts what it cached about a credential or a project (settings, origins) without asking
+   * again: the backstop for a change whose pub/sub notice it missed.
+   */
+  credentialCacheMs: number;
   /** false, true (trust every hop), or a list of addresses / CIDR ranges of trusted proxies. */
   trustProxy: boolean | string[];
   commit: string;
@@ -111,6 +116,12 @@ export const coreSection: ConfigSection<'core', CoreConfig> = defineSection(
         'comma-separated origins (or `*`) allowed to call every route from browsers; a project\'s own origins are set ' +
         'with `PATCH /v1/admin/projects/{id}` `{"cors_origins": [...]}` and allow that project\'s answers only',
       check: (origin) => (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin) ? `"${origin}" is not an origin such as https://game.example` : undefined),
+    }),
+    credentialCacheMs: integer('CREDENTIAL_CACHE_MS', {
+      default: 5_000,
+      min: 0,
+      max: 60_000,
+      doc: "how long a resolved credential or a project's settings are trusted without asking again",
     }),
     trustProxy: custom('TRUST_PROXY', {
       defaultDoc: '`false`',

@@ -16,6 +16,8 @@ export interface Variable<T> {
   readonly defaultDoc: string;
   /** Other variables its default depends on (FLEET_LOCAL_NODE_ID reads PORT). */
   readonly reads?: readonly string[];
+  /** A limit a project may override in its settings, under `key` (the variable's name in lower case). */
+  readonly perProject?: ProjectLimit;
   /** Inside a section it gets an env that refuses every name other than `name` and `reads`. */
   parse(env: Env): T;
 }
@@ -27,6 +29,13 @@ export interface ConfigSection<Key extends string, T> {
   readonly title: string;
   readonly variables: readonly Variable<unknown>[];
   parse(env: Env): T;
+}
+
+/** A per-project override of a limit: its settings key and the bounds of its value. */
+export interface ProjectLimit {
+  readonly key: string;
+  readonly min: number;
+  readonly max: number;
 }
 
 type Variables = Record<string, Variable<unknown>>;
@@ -87,10 +96,12 @@ interface Documented {
   defaultDoc?: string;
 }
 
-export function integer(name: string, options: Documented & { default: number; min: number; max: number }): Variable<number> {
+/** `perProject`: a project may override it in its settings' `limits`, under the name in lower case. */
+export function integer(name: string, options: Documented & { default: number; min: number; max: number; perProject?: boolean }): Variable<number> {
   return {
     name,
     doc: options.doc,
+    ...(options.perProject ? { perProject: { key: name.toLowerCase(), min: options.min, max: options.max } } : {}),
     defaultDoc: options.defaultDoc ?? code(options.default),
     parse: (env) => raw.integer(env, name, options.default, options.min, options.max),
   };

@@ -16,6 +16,11 @@ export type ProblemSlug =
   | 'expectation-failed'
   | 'headers-too-large'
   | 'quota-exceeded'
+  | 'limit-reached'
+  | 'plan-limit'
+  | 'reauth-required'
+  | 'csrf'
+  | 'gone'
   | 'unavailable'
   | 'internal';
 
@@ -33,6 +38,11 @@ export const statusOfSlug: Record<ProblemSlug, number> = {
   'expectation-failed': 417,
   'headers-too-large': 431,
   'quota-exceeded': 429,
+  'limit-reached': 409,
+  'plan-limit': 429,
+  'reauth-required': 403,
+  csrf: 403,
+  gone: 410,
   unavailable: 503,
   internal: 500,
 };
@@ -51,6 +61,11 @@ const titles: Record<ProblemSlug, string> = {
   'expectation-failed': 'Expectation failed',
   'headers-too-large': 'Request headers too large',
   'quota-exceeded': 'Quota exceeded',
+  'limit-reached': 'Limit reached',
+  'plan-limit': 'Plan limit reached',
+  'reauth-required': 'Re-authentication required',
+  csrf: 'Cross-site request refused',
+  gone: 'Gone',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
 };
@@ -64,6 +79,8 @@ export interface AppErrorOptions {
   status?: number;
   /** Seconds, sent as Retry-After (429 and 503). */
   retryAfterSeconds?: number;
+  /** Extra members of the problem document (and of a realtime error frame): `limit`, `player_ids`, `meter`. */
+  extensions?: Readonly<Record<string, unknown>>;
   cause?: unknown;
 }
 
@@ -71,6 +88,7 @@ export class AppError extends Error {
   readonly slug: ProblemSlug;
   readonly status: number;
   readonly retryAfterSeconds?: number;
+  readonly extensions?: Readonly<Record<string, unknown>>;
 
   constructor(slug: ProblemSlug, detail: string, options: AppErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
@@ -78,6 +96,7 @@ export class AppError extends Error {
     this.slug = slug;
     this.status = options.status ?? statusOfSlug[slug];
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+    if (options.extensions !== undefined) this.extensions = options.extensions;
   }
 }
 
@@ -87,5 +106,7 @@ export const conflict = (detail: string) => new AppError('conflict', detail);
 export const unauthorized = (detail = 'The credential is missing, unknown or revoked.') =>
   new AppError('unauthorized', detail);
 export const forbidden = (detail: string) => new AppError('forbidden', detail);
+/** A count bound on a resource is reached (friends, party size, room members): retrying does not help. */
+export const limitReached = (detail: string, limit: number) => new AppError('limit-reached', detail, { extensions: { limit } });
 export const unavailable = (detail: string, retryAfterSeconds = 1) =>
   new AppError('unavailable', detail, { retryAfterSeconds });

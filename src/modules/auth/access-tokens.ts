@@ -7,6 +7,7 @@
  * node of a deployment reads from the same database: a node's own address (its port) would make every other
  * node refuse its players.
  */
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { unauthorized } from '../../internal/errors/app-error.js';
 import type { SigningKeyStore } from './signing-keys.js';
@@ -32,6 +33,16 @@ export interface AccessTokenOptions {
   /** A fixed issuer (GGSCALE_PUBLIC_URL), or where to read the deployment namespace the default derives from. */
   issuer: string | { namespace(): Promise<string> };
   ttlSeconds: number;
+}
+
+/** Who a match token admits: a player, to one match's game server, on one team. */
+export interface MatchClaims {
+  tenantId: string;
+  projectId: string;
+  playerId: string;
+  matchId: string;
+  team: number;
+  allocationId: string;
 }
 
 export class AccessTokens {
@@ -80,6 +91,27 @@ export class AccessTokens {
       .setExpirationTime(exp)
       .sign(key.privateKey);
     return { token, kid: key.kid, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * A match token: the same keys and issuer, audience `match:<id>`, so a game server can check it against the
+   * JWKS, and verify() (which wants `project:<id>`) refuses it as a credential.
+   */
+  async signMatch(claims: MatchClaims, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+    await this.ready();
+    const key = this.keys.signingKey();
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({ tid: claims.tenantId, pid: claims.projectId, mid: claims.matchId, team: claims.team, alc: claims.allocationId })
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
+      .setSubject(claims.playerId)
+      .setIssuer(this.issuer!)
+      .setAudience(`match:${claims.matchId}`)
+      .setJti(randomUUID())
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(key.privateKey);
+    return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /** Verifies signature, issuer, expiry and that aud names the token's own project. Throws 401. */

@@ -1,11 +1,10 @@
 /** Player auth (/v1/auth/*): sign-in routes take a publishable or secret key; the rest a player token. */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { addAuthHook, authOf } from '../../http/auth-hook.js';
+import { authOf, type CredentialGate } from '../../http/credential-gate.js';
 import { Id, Timestamp } from '../../http/schemas.js';
 import { unauthorized } from '../../internal/errors/app-error.js';
 import type { AuthService } from './auth-service.js';
-import type { CredentialResolver } from './credential-resolver.js';
 import type { SignInBudgets } from './sign-in-budgets.js';
 import type { SigningKeyStore } from './signing-keys.js';
 
@@ -35,7 +34,7 @@ const LinkBody = Type.Object({ email: Email, password: Password }, { additionalP
 
 export interface AuthRouteDeps {
   auth: AuthService;
-  resolver: CredentialResolver;
+  gate: CredentialGate;
   budgets: SignInBudgets;
   keys: SigningKeyStore;
 }
@@ -55,7 +54,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   });
 
   await app.register(async (signIn) => {
-    addAuthHook(signIn, { resolver: deps.resolver, accept: ['publishable', 'secret'] });
+    deps.gate(signIn, ['publishable', 'secret']);
     // Publishable keys are public, so their sign-ins are budgeted per client IP under the project's ceiling.
     // A secret key is the studio's own server signing players in from one address: its key budget applies.
     const admit = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -108,7 +107,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   });
 
   await app.register(async (player) => {
-    addAuthHook(player, { resolver: deps.resolver, accept: ['player'] });
+    deps.gate(player, ['player']);
     const who = (request: FastifyRequest) => {
       const auth = authOf(request);
       return { scope: { tenantId: auth.tenantId, projectId: auth.projectId }, playerId: auth.playerId!, sessionId: auth.sessionId! };

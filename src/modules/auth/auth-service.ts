@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../../internal/db/database.js';
 import { isUniqueViolation } from '../../internal/db/errors.js';
 import { conflict, forbidden, notFound, unauthorized } from '../../internal/errors/app-error.js';
 import type { CredentialResolver } from './credential-resolver.js';
-import type { ProjectScope } from './context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { AccessTokens } from './access-tokens.js';
 import { refusedRefresh, type SessionStore, type TokenPair } from './sessions.js';

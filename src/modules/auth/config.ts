@@ -8,8 +8,6 @@ export interface AuthConfig {
   reuseGraceSeconds: number;
   /** Encrypts signing keys at rest when set. */
   secretKey: string | undefined;
-  /** How long a resolved credential is trusted without asking again: the backstop for a missed revocation. */
-  credentialCacheMs: number;
   negativeCacheMs: number;
   hashConcurrency: number;
   hashQueue: number;
@@ -31,12 +29,6 @@ export const authSection: ConfigSection<'auth', AuthConfig> = defineSection('aut
     doc: 'a retried refresh within this window answers the same pair',
   }),
   secretKey: text('GGSCALE_SECRET_KEY', { minLength: 32, doc: '≥ 32 characters; encrypts the token-signing keys at rest' }),
-  credentialCacheMs: integer('CREDENTIAL_CACHE_MS', {
-    default: 5_000,
-    min: 0,
-    max: 60_000,
-    doc: 'how long a resolved credential is trusted without asking again',
-  }),
   negativeCacheMs: integer('NEGATIVE_CREDENTIAL_CACHE_MS', {
     default: 5_000,
     min: 0,

@@ -3,55 +3,45 @@
  * hashes). Entries expire on their own within seconds; invalidation messages and subscription reconnects
  * remove them sooner, so a missed message cannot keep a revoked credential alive for long.
  */
+import { LRUCache } from 'lru-cache';
+import { lruClock } from '../../internal/lru-clock.js';
+
+/** A decision and the time it stops being trusted (the cache keeps the expiry itself). */
 export interface CachedDecision<T> {
   value: T;
   expiresAt: number;
 }
 
 export class CredentialCache<T> {
-  private readonly entries = new Map<string, CachedDecision<T>>();
+  private readonly entries: LRUCache<string, { value: T }>;
 
-  constructor(
-    private readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get(key: string): T | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
+  constructor(maxEntries: number, now: () => number = Date.now) {
+    // ttlResolution 0: read the clock on each lookup rather than start a timer to cache its reading.
+    this.entries = new LRUCache({ max: maxEntries, perf: lruClock(now), ttlResolution: 0 });
   }
 
+  /** On every authenticated request: a map lookup and one clock read (no timers, no per-entry purge). */
+  get(key: string): T | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  /** When full, the least recently used entry makes room. */
   set(key: string, value: T, ttlMs: number): void {
-    if (this.entries.size >= this.maxEntries) {
-      // Map iterates in insertion order: drop the oldest tenth at once rather than one per insert.
-      let drop = Math.ceil(this.maxEntries / 10);
-      for (const oldest of this.entries.keys()) {
-        this.entries.delete(oldest);
-        if (--drop === 0) break;
-      }
-    }
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    // lru-cache reads a ttl of 0 as "forever": a decision already expired is simply not kept.
+    if (ttlMs <= 0) this.entries.delete(key);
+    else this.entries.set(key, { value }, { ttl: ttlMs });
   }
 
   delete(key: string): void {
     this.entries.delete(key);
   }
 
-  /** Removes every entry whose value matches (revocations are rare; a scan is fine). */
+  /** Removes every live entry whose value matches (revocations are rare; a scan is fine). */
   deleteWhere(match: (value: T) => boolean): number {
-    let removed = 0;
-    for (const [key, entry] of this.entries) {
-      if (match(entry.value)) {
-        this.entries.delete(key);
-        removed++;
-      }
-    }
-    return removed;
+    const doomed: string[] = [];
+    for (const [key, entry] of this.entries.entries()) if (match(entry.value)) doomed.push(key);
+    for (const key of doomed) this.entries.delete(key);
+    return doomed.length;
   }
 
   clear(): void {

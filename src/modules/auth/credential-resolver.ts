@@ -10,10 +10,10 @@ import { withoutDeadline } from '../../internal/deadline.js';
 import type { CacheBackend } from '../../internal/cache/cache.js';
 import { AppError, unauthorized } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import { hashApiKey, looksLikeApiKey } from '../tenancy/api-key-format.js';
+import { hashApiKey, looksLikeApiKey } from '../tenancy/api.js';
 import type { AccessTokens } from './access-tokens.js';
 import { CredentialCache } from './credential-cache.js';
-import type { AuthContext } from './context.js';
+import type { AuthContext } from '../../http/auth-context.js';
 
 export const INVALIDATION_CHANNEL = 'auth-invalidate';
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../internal/db/database.js';
 import { unauthorized } from '../../internal/errors/app-error.js';
 import type { AccessTokens } from './access-tokens.js';
-import type { ProjectScope } from './context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import { hashRefreshToken, newRefreshToken, openSuccessor, sealSuccessor } from './refresh-seal.js';
 
 export interface TokenPair {

@@ -6,10 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import type { LimitsConfig } from '../ratelimit/config.js';
-import type { Budget, RateLimiter } from '../ratelimit/limiter.js';
-import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
-import type { ProjectScope } from './context.js';
+import type { Budget, LimitsConfig, RateLimiter } from '../ratelimit/api.js';
+import type { ProjectSettingsSource } from '../tenancy/api.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import { normaliseEmail } from './auth-service.js';
 
 const MINUTE = 60_000;
@@ -20,7 +19,7 @@ const emailTag = (email: string) => createHash('sha256').update(normaliseEmail(e
 export class SignInBudgets {
   constructor(
     private readonly limiter: RateLimiter,
-    private readonly settings: ProjectSettingsCache,
+    private readonly settings: ProjectSettingsSource,
     private readonly defaults: LimitsConfig,
   ) {}
 

@@ -3,12 +3,13 @@
  * backend for a Ready game server, record it. A retry with the same Idempotency-Key within 24 h gets the
  * first answer back and changes nothing; failed attempts leave nothing behind, so they can be retried.
  */
-import { createHash } from 'node:crypto';
+import type { ProjectScope } from '../../http/auth-context.js';
 import type { TenantScope } from '../../internal/db/database.js';
 import { withoutDeadline } from '../../internal/deadline.js';
 import { AppError, conflict, notFound, unavailable } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import type { AllocationRecord, AllocationState, AllocationStore } from './allocation-store.js';
+import { stillInProgress, type IdempotentRequest } from '../idempotency/api.js';
+import type { AllocationRecord, AllocationState, AllocationStore, Attempt } from './allocation-store.js';
 import type { FleetService } from './fleet-service.js';
 import { toSpec } from './fleet-store.js';
 import { checkAnnotations, checkLabels, type Labels } from './labels.js';
@@ -28,12 +29,6 @@ const RESULT_OF_SLUG: Partial<Record<string, AllocationResult>> = {
   conflict: 'invalid',
 };
 
-/** Key order must not make two equal requests differ. */
-function canonical(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, canonical(v)]));
-}
-
 export class AllocationService {
   constructor(
     private readonly store: AllocationStore,
@@ -43,51 +38,69 @@ export class AllocationService {
     private readonly logger: Logger,
   ) {}
 
-  async allocate(scope: TenantScope, input: AllocateInput, idempotencyKey: string | undefined): Promise<{ allocation: AllocationRecord; replayed: boolean }> {
+  /**
+   * `reserved`: labels and annotations under ggscale.dev/ that ggscale itself puts on the game server (the
+   * matchmaker's match, pool and players), added after the client's own are checked; never from a client.
+   */
+  async allocate(
+    scope: ProjectScope,
+    input: AllocateInput,
+    idempotencyKey: string | undefined,
+    reserved: { labels: Labels; annotations: Labels } = { labels: {}, annotations: {} },
+  ): Promise<{ allocation: AllocationRecord; replayed: boolean }> {
     const started = performance.now();
     let result: AllocationResult = 'error';
     try {
       const selector = checkLabels(input.labels, 'labels');
-      const metadata = { labels: checkLabels(input.metadata?.labels, 'metadata.labels'), annotations: checkAnnotations(input.metadata?.annotations, 'metadata.annotations') };
+      const metadata = {
+        labels: { ...checkLabels(input.metadata?.labels, 'metadata.labels'), ...reserved.labels },
+        annotations: { ...checkAnnotations(input.metadata?.annotations, 'metadata.annotations'), ...reserved.annotations },
+      };
       const fleet = await this.fleets.resolve(scope, input.fleet);
       if (fleet.backend !== this.backend.kind) {
         throw unavailable(`The fleet "${fleet.name}" runs on the ${fleet.backend} backend, which this ggscale does not run (FLEET_BACKEND=${this.backend.kind}).`, 30);
       }
-      const requestHash = createHash('sha256').update(JSON.stringify(canonical({ fleet: input.fleet, labels: selector, metadata }))).digest();
-      const reservation = await this.store.reserve(scope, { fleet, labels: selector, metadata, idempotencyKey, requestHash });
+      // Keys are per project (only secret keys reach allocations); the request as it was asked for.
+      const idempotent: IdempotentRequest | undefined =
+        idempotencyKey === undefined
+          ? undefined
+          : { operation: 'fleet.allocate', caller: 'project', key: idempotencyKey, request: { fleet: input.fleet, labels: selector, metadata } };
+      const reservation = await this.store.reserve(scope, { fleet, labels: selector, metadata, idempotent });
+      if (reservation.kind === 'in-progress') throw stillInProgress();
       if (reservation.kind === 'replay') {
-        const first = reservation.allocation;
-        if (!first.requestHash || !first.requestHash.equals(requestHash)) throw conflict('This Idempotency-Key was used with a different request.');
-        if (first.state === 'Pending') throw conflict('A request with this Idempotency-Key is still in progress; retry it shortly.');
+        const first = await this.store.get(scope, reservation.allocationId);
+        if (!first) throw conflict('The allocation this Idempotency-Key answered with no longer exists.');
         result = 'replayed';
         // The first answer, as it was given.
         return { allocation: { ...first, state: 'Allocated', endedAt: null }, replayed: true };
       }
-      const id = reservation.id;
+      const attempt: Attempt = { id: reservation.id, ticket: reservation.ticket };
+      // Also when the failure is this request's deadline: the reservation must not outlive it.
+      const abandon = () => withoutDeadline(() => this.store.dropPending(scope, attempt)).catch(() => undefined);
       const outcome = await this.backend
-        .allocate({ fleet: toSpec(fleet), allocationId: id, selector, metadata })
+        .allocate({ fleet: toSpec(fleet), allocationId: attempt.id, selector, metadata })
         .catch(async (error: unknown) => {
-          // Also when the failure is this request's deadline: the reservation must not outlive it.
-          await withoutDeadline(() => this.store.dropPending(scope, id)).catch(() => undefined);
+          await abandon();
           throw error;
         });
       if (outcome.kind === 'unallocated') {
-        await this.store.dropPending(scope, id).catch(() => undefined);
+        await abandon();
         result = 'no_ready_server';
         throw unavailable(`No game server of the fleet "${fleet.name}" is ready (${outcome.reason}); retry shortly.`, outcome.retryAfterSeconds);
       }
       const server = outcome.gameServer;
-      let allocation: AllocationRecord | undefined;
+      let allocation: AllocationRecord | 'lost' | undefined;
       try {
-        allocation = await this.store.markAllocated(scope, id, server, this.backend.node, fleet.allocationTtlSeconds);
+        allocation = await this.store.markAllocated(scope, attempt, server, this.backend.node, fleet.allocationTtlSeconds);
       } catch (error) {
         await this.releaseQuietly(server.name);
-        await this.store.dropPending(scope, id).catch(() => undefined);
+        await abandon();
         throw error;
       }
-      if (!allocation) {
+      if (allocation === undefined || allocation === 'lost') {
         await this.releaseQuietly(server.name);
-        throw notFound(`The fleet "${fleet.name}" was deleted.`);
+        await abandon();
+        throw allocation === 'lost' ? stillInProgress() : notFound(`The fleet "${fleet.name}" was deleted.`);
       }
       result = 'allocated';
       return { allocation, replayed: false };

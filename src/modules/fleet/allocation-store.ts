@@ -1,7 +1,8 @@
 /** SQL for allocations: the request path through RLS, the sweeps on the named operator path. */
-import type { Database, TenantScope } from '../../internal/db/database.js';
-import { isUniqueViolation } from '../../internal/db/errors.js';
-import { conflict, notFound, AppError } from '../../internal/errors/app-error.js';
+import type { ProjectScope } from '../../http/auth-context.js';
+import type { Database, Queryable, TenantScope } from '../../internal/db/database.js';
+import { notFound, AppError } from '../../internal/errors/app-error.js';
+import type { IdempotencyApi, IdempotencyTicket, IdempotentRequest } from '../idempotency/api.js';
 import type { FleetBackendKind } from './config.js';
 import { lockFleetQuota, type FleetRecord } from './fleet-store.js';
 import type { Labels } from './labels.js';
@@ -20,7 +21,6 @@ export interface AllocationRecord {
   expiresAt: string;
   createdAt: string;
   endedAt: string | null;
-  requestHash: Buffer | null;
 }
 
 interface AllocationRow {
@@ -33,7 +33,6 @@ interface AllocationRow {
   expires_at: Date | null;
   created_at: Date;
   ended_at: Date | null;
-  request_hash: Buffer | Uint8Array | null;
 }
 
 /** A live allocation as the sweeps see it (any tenant). */
@@ -49,7 +48,7 @@ export interface LiveAllocation {
 }
 
 // An allocation is created (for the client) when its game server was allocated; the row exists from its Pending reservation.
-const SELECT = `select a.id, f.name as fleet, a.game_server, a.state, a.address, a.ports, a.expires_at, coalesce(a.allocated_at, a.created_at) as created_at, a.ended_at, a.request_hash
+const SELECT = `select a.id, f.name as fleet, a.game_server, a.state, a.address, a.ports, a.expires_at, coalesce(a.allocated_at, a.created_at) as created_at, a.ended_at
   from fleet_allocations a join fleets f on f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id`;
 
 const iso = (value: Date | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -65,75 +64,105 @@ function toRecord(row: AllocationRow): AllocationRecord {
     expiresAt: iso(row.expires_at) ?? iso(row.created_at)!,
     createdAt: iso(row.created_at)!,
     endedAt: iso(row.ended_at),
-    requestHash: row.request_hash === null ? null : Buffer.from(row.request_hash),
   };
 }
 
-export type Reservation = { kind: 'reserved'; id: string } | { kind: 'replay'; allocation: AllocationRecord };
+/** What an Idempotency-Key of an allocation answers with: the allocation, read back by id. */
+interface FirstAllocation {
+  allocation_id: string;
+}
+
+export type Reservation =
+  /** A Pending row holds a slot; `ticket` is the Idempotency-Key this request claimed, if it sent one. */
+  | { kind: 'reserved'; id: string; ticket: IdempotencyTicket | null }
+  /** The key's first request allocated this. */
+  | { kind: 'replay'; allocationId: string }
+  /** The key's first request is still allocating. */
+  | { kind: 'in-progress' };
 
 export interface ReserveInput {
   fleet: FleetRecord;
   labels: Labels;
   metadata: { labels: Labels; annotations: Labels };
-  idempotencyKey: string | undefined;
-  requestHash: Buffer;
+  idempotent: IdempotentRequest | undefined;
+}
+
+/** The allocation a failed attempt leaves behind, and the Idempotency-Key it claimed. */
+export interface Attempt {
+  id: string;
+  ticket: IdempotencyTicket | null;
 }
 
 export class AllocationStore {
-  constructor(private readonly db: Database) {}
+  /**
+   * `abandonAfterMs`: how old a Pending allocation is when the reconciler drops it as left behind by a
+   * stopped node; a key claimed that long ago without an answer is taken over by its next retry then too.
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly idempotency: IdempotencyApi,
+    private readonly abandonAfterMs: number,
+  ) {}
 
   /**
-   * One transaction: answers a retry of the same Idempotency-Key with the first allocation; otherwise
-   * takes the fleet's quota lock, counts its live allocations and inserts a Pending row that holds a slot.
+   * One transaction: claims the Idempotency-Key (a retry gets the first allocation back, or waits for the
+   * first request's claim to commit and then hears it is in progress); takes the fleet's quota lock, counts
+   * its live allocations and inserts a Pending row that holds a slot. A refusal rolls the claim back.
    */
-  async reserve(scope: TenantScope, input: ReserveInput): Promise<Reservation> {
-    try {
-      return await this.db.withTenant(scope, async (tx) => {
-        if (input.idempotencyKey !== undefined) {
-          const [first] = await tx.query<AllocationRow>(
-            `${SELECT} where a.idempotency_key = $1 and a.created_at > now() - interval '24 hours'`,
-            [input.idempotencyKey],
-          );
-          if (first) return { kind: 'replay', allocation: toRecord(first) } as const;
-          // A key older than 24 h is free again.
-          await tx.query('update fleet_allocations set idempotency_key = null where idempotency_key = $1', [input.idempotencyKey]);
-        }
-        await lockFleetQuota(tx, input.fleet.id);
-        // Under the fleet's lock: a slot is taken only while the live count is below the quota.
-        const [row] = await tx.query<{ id: string }>(
-          `insert into fleet_allocations (tenant_id, project_id, fleet_id, backend, state, labels, metadata, idempotency_key, request_hash)
-           select $1, $2, f.id, f.backend, 'Pending', $4::text::jsonb, $5::text::jsonb, $6, $7
-             from fleets f
-            where f.id = $3 and f.deleted_at is null
-              and (select count(*) from fleet_allocations a where a.fleet_id = f.id and a.state in ('Pending', 'Allocated')) < f.max_allocations
-           returning id`,
-          [
-            scope.tenantId,
-            scope.projectId!,
-            input.fleet.id,
-            JSON.stringify(input.labels),
-            JSON.stringify(input.metadata),
-            input.idempotencyKey ?? null,
-            input.requestHash,
-          ],
-        );
-        if (!row) {
-          const [fleet] = await tx.query<{ max_allocations: number }>('select max_allocations from fleets where id = $1 and deleted_at is null', [input.fleet.id]);
-          if (!fleet) throw notFound(`The project has no fleet named "${input.fleet.name}".`);
-          throw new AppError('quota-exceeded', `The fleet "${input.fleet.name}" already has its maximum of ${fleet.max_allocations} live allocations.`);
-        }
-        return { kind: 'reserved', id: String(row.id) } as const;
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflict('A request with this Idempotency-Key is still in progress; retry it shortly.');
-      throw error;
-    }
+  async reserve(scope: ProjectScope, input: ReserveInput): Promise<Reservation> {
+    return this.db.withTenant(scope, async (tx) => {
+      let ticket: IdempotencyTicket | null = null;
+      if (input.idempotent) {
+        const claim = await this.idempotency.claim<FirstAllocation>(tx, scope, input.idempotent, { abandonAfterMs: this.abandonAfterMs });
+        if (claim.status === 'replay') return { kind: 'replay', allocationId: claim.answer.allocation_id } as const;
+        if (claim.status === 'in-progress') return { kind: 'in-progress' } as const;
+        ticket = claim.ticket;
+      }
+      await lockFleetQuota(tx, input.fleet.id);
+      // Under the fleet's lock: a slot is taken only while the live count is below the quota.
+      const [row] = await tx.query<{ id: string }>(
+        `insert into fleet_allocations (tenant_id, project_id, fleet_id, backend, state, labels, metadata)
+         select $1, $2, f.id, f.backend, 'Pending', $4::text::jsonb, $5::text::jsonb
+           from fleets f
+          where f.id = $3 and f.deleted_at is null
+            and (select count(*) from fleet_allocations a where a.fleet_id = f.id and a.state in ('Pending', 'Allocated')) < f.max_allocations
+         returning id`,
+        [scope.tenantId, scope.projectId, input.fleet.id, JSON.stringify(input.labels), JSON.stringify(input.metadata)],
+      );
+      if (!row) {
+        const [fleet] = await tx.query<{ max_allocations: number }>('select max_allocations from fleets where id = $1 and deleted_at is null', [input.fleet.id]);
+        if (!fleet) throw notFound(`The project has no fleet named "${input.fleet.name}".`);
+        throw new AppError('quota-exceeded', `The fleet "${input.fleet.name}" already has its maximum of ${fleet.max_allocations} live allocations.`);
+      }
+      return { kind: 'reserved', id: String(row.id), ticket } as const;
+    });
   }
 
-  /** Pending → Allocated, unless the fleet was deleted meanwhile (then undefined: release the server). */
-  async markAllocated(scope: TenantScope, id: string, server: GameServerView, node: string | null, ttlSeconds: number): Promise<AllocationRecord | undefined> {
-    const [row] = await this.db.tenantQuery<AllocationRow>(
-      scope,
+  /**
+   * Pending → Allocated, and the allocation stored as its Idempotency-Key's answer, in one transaction.
+   * Undefined when the fleet was deleted meanwhile (release the server); `lost` when the key was taken over
+   * (this attempt outlived its claim): nothing is changed then either.
+   */
+  async markAllocated(
+    scope: ProjectScope,
+    attempt: Attempt,
+    server: GameServerView,
+    node: string | null,
+    ttlSeconds: number,
+  ): Promise<AllocationRecord | 'lost' | undefined> {
+    return this.db.withTenant(scope, async (tx) => {
+      const allocation = await this.allocated(tx, attempt.id, server, node, ttlSeconds);
+      if (!allocation || !attempt.ticket) return allocation;
+      if (await this.idempotency.store(tx, attempt.ticket, { allocation_id: allocation.id } satisfies FirstAllocation)) return allocation;
+      throw new ClaimLost();
+    }).catch((error: unknown) => {
+      if (error instanceof ClaimLost) return 'lost' as const;
+      throw error;
+    });
+  }
+
+  private async allocated(tx: Queryable, id: string, server: GameServerView, node: string | null, ttlSeconds: number): Promise<AllocationRecord | undefined> {
+    const [row] = await tx.query<AllocationRow>(
       `with updated as (
          update fleet_allocations a
             set state = 'Allocated', game_server = $2, address = $3, ports = $4::text::jsonb, node = $5,
@@ -142,14 +171,18 @@ export class AllocationStore {
           where a.id = $1 and a.state = 'Pending'
             and f.tenant_id = a.tenant_id and f.project_id = a.project_id and f.id = a.fleet_id and f.deleted_at is null
         returning a.*, f.name as fleet)
-       select id, fleet, game_server, state, address, ports, expires_at, allocated_at as created_at, ended_at, request_hash from updated`,
+       select id, fleet, game_server, state, address, ports, expires_at, allocated_at as created_at, ended_at from updated`,
       [id, server.name, server.address, JSON.stringify(server.ports), node, ttlSeconds],
     );
     return row && toRecord(row);
   }
 
-  async dropPending(scope: TenantScope, id: string): Promise<void> {
-    await this.db.tenantQuery(scope, "delete from fleet_allocations where id = $1 and state = 'Pending'", [id]);
+  /** A failed attempt leaves nothing: its Pending row goes, and its Idempotency-Key is free for the retry. */
+  async dropPending(scope: ProjectScope, attempt: Attempt): Promise<void> {
+    await this.db.withTenant(scope, async (tx) => {
+      await tx.query("delete from fleet_allocations where id = $1 and state = 'Pending'", [attempt.id]);
+      if (attempt.ticket) await this.idempotency.release(tx, attempt.ticket);
+    });
   }
 
   async get(scope: TenantScope, id: string): Promise<AllocationRecord | undefined> {
@@ -256,3 +289,6 @@ export class AllocationStore {
     return rows.flatMap((r) => (r.game_server ? [r.game_server] : []));
   }
 }
+
+/** Thrown inside markAllocated's transaction when the Idempotency-Key is no longer this attempt's. */
+class ClaimLost extends Error {}

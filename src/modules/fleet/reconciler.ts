@@ -37,6 +37,7 @@ function endedBy(server: GameServerView | undefined, allocationId: string): Ende
 }
 
 export class Reconciler {
+  readonly name = 'fleet.reconciler';
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;

@@ -3,8 +3,10 @@
  * created, and every statement that writes or reads records also checks that the board is still alive, so
  * a stale entry (a board deleted or recreated on another node) is noticed and refreshed, never trusted.
  */
+import { LRUCache } from 'lru-cache';
 import { notFound, validation } from '../../internal/errors/app-error.js';
-import type { ProjectScope } from '../auth/context.js';
+import { lruClock } from '../../internal/lru-clock.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import type { Board, BoardStore } from './board-store.js';
 import type { BoardPeriod } from './rank-index.js';
 import { ResetSchedule, UNSCHEDULED } from './schedule.js';
@@ -21,13 +23,16 @@ export interface KnownBoard {
 const MAX_CACHED = 10_000;
 
 export class BoardDirectory {
-  private readonly cache = new Map<string, KnownBoard>();
+  /** Expired entries stay until replaced or evicted: a reload of the same board keeps their parsed schedule. */
+  private readonly cache: LRUCache<string, KnownBoard>;
 
   constructor(
     private readonly boards: BoardStore,
     private readonly ttlMs: number,
     private readonly now: () => number = () => Date.now(),
-  ) {}
+  ) {
+    this.cache = new LRUCache({ max: MAX_CACHED, perf: lruClock(now), ttlResolution: 0, noDeleteOnStaleGet: true });
+  }
 
   private keyOf(scope: ProjectScope, id: string): string {
     return `${scope.tenantId}:${scope.projectId}:${id}`;
@@ -36,18 +41,19 @@ export class BoardDirectory {
   /** The live board, or 404. `fresh` skips the cache (after a statement found the cached board dead). */
   async get(scope: ProjectScope, id: string, fresh = false): Promise<KnownBoard> {
     const key = this.keyOf(scope, id);
-    const cached = this.cache.get(key);
-    if (!fresh && cached && this.now() - cached.loadedAt < this.ttlMs) return cached;
+    const cached = fresh ? undefined : this.cache.get(key);
+    if (cached) return cached;
     const board = await this.boards.get(scope, id);
     if (!board) {
       this.cache.delete(key);
       throw notFound(`No leaderboard "${id}".`);
     }
     // Settings are fixed: keep the parsed schedule (and its period cache) when the board is the same one.
-    const schedule = cached?.board.uid === board.uid ? cached.schedule : board.resetCron ? new ResetSchedule(board.resetCron) : null;
+    const previous = this.cache.peek(key, { allowStale: true });
+    const schedule = previous?.board.uid === board.uid ? previous.schedule : board.resetCron ? new ResetSchedule(board.resetCron) : null;
     const known = { board, schedule, loadedAt: this.now() };
-    if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    this.cache.set(key, known);
+    // lru-cache reads a ttl of 0 as "forever": with caching off, nothing is kept.
+    if (this.ttlMs > 0) this.cache.set(key, known, { ttl: this.ttlMs });
     return known;
   }
 

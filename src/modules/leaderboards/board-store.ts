@@ -2,7 +2,7 @@
 import { scopeParams, type Database } from '../../internal/db/database.js';
 import { isUniqueViolation } from '../../internal/db/errors.js';
 import { conflict } from '../../internal/errors/app-error.js';
-import type { ProjectScope } from '../auth/context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 
 export type SortOrder = 'desc' | 'asc';
 export type ScoreOperator = 'best' | 'set' | 'incr' | 'decr';

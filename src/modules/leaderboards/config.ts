@@ -17,7 +17,7 @@ export interface LeaderboardsConfig {
   redisKeyPrefix: string;
   /** How long a request waits for another node's rebuild of a rank index before answering 503. */
   rebuildWaitMs: number;
-  /** How often expired idempotency records and deleted boards' records are purged (0: never). */
+  /** How often deleted boards' leftover records are purged (0: never). */
   purgeIntervalMs: number;
 }
 
@@ -51,7 +51,7 @@ export const leaderboardsSection: ConfigSection<'leaderboards', LeaderboardsConf
       default: 300,
       min: 0,
       max: 86_400,
-      doc: "how often expired idempotency records and deleted boards' leftover records are purged (`0`: never)",
+      doc: "how often deleted boards' leftover records are purged (`0`: never)",
     }),
   },
   ({ purgeIntervalSeconds, ...leaderboards }) => ({ ...leaderboards, purgeIntervalMs: purgeIntervalSeconds * 1000 }),

@@ -7,10 +7,10 @@ import type { Database } from '../../internal/db/database.js';
 import { withoutDeadline } from '../../internal/deadline.js';
 import { forbidden, notFound, validation } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import type { ProjectScope } from '../auth/context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
+import { stillInProgress, type IdempotencyApi, type IdempotencyTicket, type IdempotentRequest } from '../idempotency/api.js';
 import { BoardDirectory, type KnownBoard, type PeriodChoice } from './board-directory.js';
 import { BoardStore, type Board, type NewBoard } from './board-store.js';
-import { IdempotencyStore, requestHash, type IdempotencyClaim, type StoredAnswer } from './idempotency.js';
 import type { BoardPeriod, RankIndex } from './rank-index.js';
 import { entryOfMember, memberOf } from './rank-key.js';
 import { RecordStore, type FullRecordRow, type RecordRow, type SubmitValues } from './record-store.js';
@@ -39,6 +39,17 @@ export interface SubmitAnswer {
   updated_at: Date;
 }
 
+/** A submit's answer as an Idempotency-Key replays it (JSON in the key's row). */
+interface StoredAnswer {
+  player_id: string;
+  score: string;
+  subscore: string;
+  seq: string;
+  updated_at: string;
+  /** Filled in once the rank index has taken the write (after the commit). */
+  rank?: number;
+}
+
 export interface ScoreItem {
   rank: number;
   record: FullRecordRow;
@@ -64,24 +75,35 @@ function noRecord(): never {
   throw notFound('This player has no record on this leaderboard.');
 }
 
+/** Where boards and records live, and the cached view of which boards exist. */
+export interface LeaderboardStores {
+  boards: BoardStore;
+  records: RecordStore;
+  directory: BoardDirectory;
+}
+
+/** The stores over one database, with board lookups cached for `boardCacheMs`. */
+export function leaderboardStores(db: Database, boardCacheMs: number): LeaderboardStores {
+  const boards = new BoardStore(db);
+  return { boards, records: new RecordStore(db), directory: new BoardDirectory(boards, boardCacheMs) };
+}
+
 export class LeaderboardService {
   readonly boards: BoardStore;
   readonly records: RecordStore;
   readonly directory: BoardDirectory;
-  private readonly idempotency: IdempotencyStore;
   private readonly purges = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
     private readonly db: Database,
+    stores: LeaderboardStores,
     readonly index: RankIndex,
     private readonly logger: Logger,
-    boardCacheMs: number,
+    /** Idempotency-Key on submits: claimed in the submit's transaction, so a concurrent retry waits for it. */
+    private readonly idempotency: IdempotencyApi,
   ) {
-    this.boards = new BoardStore(db);
-    this.records = new RecordStore(db);
-    this.idempotency = new IdempotencyStore(db);
-    this.directory = new BoardDirectory(this.boards, boardCacheMs);
+    ({ boards: this.boards, records: this.records, directory: this.directory } = stores);
   }
 
   createBoard(scope: ProjectScope, board: NewBoard): Promise<Board> {
@@ -92,6 +114,16 @@ export class LeaderboardService {
     const board = await this.boards.get(scope, id);
     if (!board) throw notFound(`No leaderboard "${id}".`);
     return board;
+  }
+
+  /** The players' scores in the board's current period (no rank needed: read from Postgres); absent: no record. */
+  async currentScores(scope: ProjectScope, boardId: string, playerIds: readonly string[]): Promise<Map<string, bigint>> {
+    const known = await this.directory.get(scope, boardId);
+    const period = this.directory.periodOf(scope, known, 'current');
+    const rows = await Promise.all(playerIds.map((playerId) => this.records.get(scope, known.board.uid, period.period, playerId)));
+    const scores = new Map<string, bigint>();
+    rows.forEach((row, i) => row && scores.set(playerIds[i]!, BigInt(row.score)));
+    return scores;
   }
 
   listBoards(scope: ProjectScope, afterId: string | null, limit: number): Promise<Board[]> {
@@ -131,42 +163,47 @@ export class LeaderboardService {
       throw validation('The resulting score or subscore is outside signed 64 bits.');
     }
     const values: SubmitValues = { playerId: input.playerId, score, subscore, metadataJson: input.metadataJson };
-    const claim: IdempotencyClaim | undefined = input.idempotencyKey
+    // Keys are per caller: a player's own, or shared by the project's secret keys.
+    const idempotent: IdempotentRequest | undefined = input.idempotencyKey
       ? {
+          operation: 'leaderboards.submit',
           caller: caller.kind === 'player' ? `player:${caller.playerId}` : 'secret',
           key: input.idempotencyKey,
-          requestHash: requestHash([boardId, input.playerId, input.score.toString(), input.subscore.toString(), input.metadataJson]),
+          request: [boardId, input.playerId, input.score.toString(), input.subscore.toString(), input.metadataJson],
         }
       : undefined;
 
-    return this.onLiveBoard(scope, known, (live) => this.submitTo(scope, live, values, claim), () => {
+    return this.onLiveBoard(scope, known, (live) => this.submitTo(scope, live, values, idempotent), () => {
       throw notFound(`No leaderboard "${boardId}".`);
     });
   }
 
   /** One submit to the board as `known` has it; STALE when the statement found that board dead. */
-  private async submitTo(scope: ProjectScope, known: KnownBoard, values: SubmitValues, claim: IdempotencyClaim | undefined): Promise<SubmitAnswer | Stale> {
+  private async submitTo(scope: ProjectScope, known: KnownBoard, values: SubmitValues, idempotent: IdempotentRequest | undefined): Promise<SubmitAnswer | Stale> {
     const period = this.directory.periodOf(scope, known, 'current');
     const target = { boardUid: known.board.uid, period: period.period, sort: known.board.sort, operator: known.board.operator };
     let row: RecordRow | null;
     let replay: StoredAnswer | null = null;
-    if (claim) {
-      ({ row, replay } = await this.db.withTenant(scope, async (tx) => {
-        const stored = await this.idempotency.claim(tx, scope, claim);
-        if (stored) return { row: null, replay: stored };
+    let ticket: IdempotencyTicket | null = null;
+    if (idempotent) {
+      ({ row, replay, ticket } = await this.db.withTenant(scope, async (tx) => {
+        const claim = await this.idempotency.claim<StoredAnswer>(tx, scope, idempotent);
+        if (claim.status === 'replay') return { row: null, replay: claim.answer, ticket: null };
+        // Not seen here: a submit commits its claim and its answer together.
+        if (claim.status === 'in-progress') throw stillInProgress();
         const written = await this.records.submit(scope, target, values, tx);
         // A dead board: roll the claim back with the transaction, refresh the board, try again.
         if (!written) throw new BoardGone();
-        await this.idempotency.store(tx, scope, claim, {
+        await this.idempotency.store(tx, claim.ticket, {
           player_id: String(written.player_id),
           score: String(written.score),
           subscore: String(written.subscore),
           seq: String(written.seq),
           updated_at: new Date(written.updated_at).toISOString(),
-        });
-        return { row: written, replay: null };
+        } satisfies StoredAnswer);
+        return { row: written, replay: null, ticket: claim.ticket };
       }).catch((error: unknown) => {
-        if (error instanceof BoardGone) return { row: null, replay: null };
+        if (error instanceof BoardGone) return { row: null, replay: null, ticket: null };
         throw error;
       }));
     } else {
@@ -175,8 +212,8 @@ export class LeaderboardService {
     if (replay) return this.replayed(period, replay);
     if (!row) return STALE;
     const ranked = await this.index.upsert(period, { playerId: String(row.player_id), score: BigInt(row.score), subscore: BigInt(row.subscore), seq: BigInt(row.seq) });
-    if (claim && ranked) {
-      await this.idempotency.storeRank(scope, claim, ranked.rank).catch((error: unknown) =>
+    if (ticket && ranked) {
+      await this.idempotency.amend(ticket, { rank: ranked.rank }).catch((error: unknown) =>
         this.logger.warn({ err: error }, 'leaderboards: could not store the rank of an idempotent submit'),
       );
     }

@@ -1,15 +1,15 @@
 /**
  * The leaderboards domain: boards, records, the rank index (memory or Redis, after CACHE_BACKEND), the
- * background sweeper, and the routes in their auth contexts.
+ * background sweeper, and the routes in their auth contexts. Idempotency-Key on submits is the idempotency
+ * module's.
  */
-import type { FastifyInstance } from 'fastify';
-import { addAuthHook } from '../../http/auth-hook.js';
-import type { DomainModule, DomainModuleContext } from '../../http/modules.js';
-import type { Config } from '../../app/config.js';
-import { LeaderboardService } from './leaderboard-service.js';
+import type { CoreConfig } from '../../internal/config/core.js';
+import type { LeaderboardsApi } from './api.js';
+import { defineModule } from '../contract.js';
+import { leaderboardsSection, type LeaderboardsConfig } from './config.js';
+import { LeaderboardService, leaderboardStores } from './leaderboard-service.js';
 import { MemoryRankIndex } from './memory-rank-index.js';
 import type { RankIndex, RankSource } from './rank-index.js';
-import { RecordStore } from './record-store.js';
 import { boardAdminRoutes, boardRoutes } from './routes.js';
 import { LeaderboardSweeper } from './sweeper.js';
 
@@ -17,13 +17,17 @@ import { LeaderboardSweeper } from './sweeper.js';
 const REDIS_FIRST_CONNECT_MS = 1_000;
 
 /** `namespace`: the deployment namespace the Redis index's keys carry (read on first use). */
-export async function createRankIndex(config: Config, source: RankSource, namespace: () => Promise<string>): Promise<RankIndex> {
-  const options = config.leaderboards;
-  if (config.cacheBackend === 'memory') return new MemoryRankIndex({ source, batchSize: options.rebuildBatchSize });
+async function createRankIndex(
+  core: Pick<CoreConfig, 'cacheBackend' | 'redisUrl'>,
+  options: LeaderboardsConfig,
+  source: RankSource,
+  namespace: () => Promise<string>,
+): Promise<RankIndex> {
+  if (core.cacheBackend === 'memory') return new MemoryRankIndex({ source, batchSize: options.rebuildBatchSize });
   // Imported only when used: a memory-only node never loads the Redis client for this.
   const { RedisRankIndex } = await import('./redis-rank-index.js');
   const index = new RedisRankIndex({
-    url: config.redisUrl,
+    url: core.redisUrl,
     source,
     keyPrefix: options.redisKeyPrefix,
     namespace,
@@ -34,29 +38,40 @@ export async function createRankIndex(config: Config, source: RankSource, namesp
   return index;
 }
 
-async function register(app: FastifyInstance, { deps, config, services }: DomainModuleContext): Promise<void> {
-  const records = new RecordStore(deps.db);
-  // The index reads each board period back from Postgres, inside that board's own tenant and project.
-  const source: RankSource = (board, after, limit) =>
-    records.scan({ tenantId: board.tenantId, projectId: board.projectId }, board.boardUid, board.period, after, limit);
-  const index = await createRankIndex(config, source, () => services.namespace.get());
-  const service = new LeaderboardService(deps.db, index, deps.logger, config.leaderboards.boardCacheMs);
-  const sweeper = new LeaderboardSweeper(deps.db, service, deps.logger, config.leaderboards.purgeIntervalMs);
-  sweeper.start();
-  app.addHook('onClose', async () => {
-    await sweeper.stop();
-    await service.close();
-    await index.close();
-  });
-
-  await app.register(async (secret) => {
-    addAuthHook(secret, { resolver: services.resolver, accept: ['secret'] });
-    await boardAdminRoutes(secret, service);
-  });
-  await app.register(async (callers) => {
-    addAuthHook(callers, { resolver: services.resolver, accept: ['secret', 'player'] });
-    await boardRoutes(callers, service);
-  });
-}
-
-export const leaderboardsModule: DomainModule = { name: 'leaderboards', register };
+export const leaderboardsModule = defineModule({
+  name: 'leaderboards',
+  config: leaderboardsSection,
+  needs: ['idempotency'],
+  tables: ['leaderboards', 'leaderboard_records'],
+  async build({ config, infra, needs }) {
+    const { db, logger } = infra;
+    const stores = leaderboardStores(db, config.boardCacheMs);
+    // The index reads each board period back from Postgres, inside that board's own tenant and project.
+    const source: RankSource = (board, after, limit) =>
+      stores.records.scan({ tenantId: board.tenantId, projectId: board.projectId }, board.boardUid, board.period, after, limit);
+    const index = await createRankIndex(infra.core, config, source, () => infra.namespace.get());
+    const service = new LeaderboardService(db, stores, index, logger, needs.idempotency);
+    const api: LeaderboardsApi = {
+      boardExists: async (scope, boardId) => (await stores.boards.get(scope, boardId)) !== null,
+      currentScores: (scope, boardId, playerIds) => service.currentScores(scope, boardId, playerIds),
+    };
+    return {
+      provides: api,
+      async routes(app, { gate }) {
+        await app.register(async (secret) => {
+          gate(secret, ['secret']);
+          await boardAdminRoutes(secret, service);
+        });
+        await app.register(async (callers) => {
+          gate(callers, ['secret', 'player']);
+          await boardRoutes(callers, service);
+        });
+      },
+      jobs: [new LeaderboardSweeper(db, service, logger, config.purgeIntervalMs)],
+      async close() {
+        await service.close();
+        await index.close();
+      },
+    };
+  },
+});

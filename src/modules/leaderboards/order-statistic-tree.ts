@@ -86,6 +86,13 @@ export class OrderStatisticTree {
     return this.root.size;
   }
 
+  /** Levels from the root to the leaves (1 for a lone leaf): every operation visits this many nodes. */
+  get depth(): number {
+    let levels = 1;
+    for (let node = this.root; node instanceof Inner; node = node.children[0]!) levels++;
+    return levels;
+  }
+
   /** How many keys are smaller than key (its 0-based rank when present). */
   rank(key: Key): number {
     let node = this.root;

@@ -9,7 +9,7 @@
 import { scopeParams, type Database, type Queryable } from '../../internal/db/database.js';
 import { sqlState } from '../../internal/db/errors.js';
 import { notFound, validation } from '../../internal/errors/app-error.js';
-import type { ProjectScope } from '../auth/context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import type { ScoreOperator, SortOrder } from './board-store.js';
 import type { RankEntry } from './rank-key.js';
 

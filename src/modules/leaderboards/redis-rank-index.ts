@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DEFAULT_ROOT, RedisKeyspace, checkRoot } from '../../internal/cache/keyspace.js';
+import { connectionOptions, whenReady } from '../../internal/cache/redis.js';
 import { AppError, unavailable } from '../../internal/errors/app-error.js';
 import { boardKey, periodKey, type BoardPeriod, type RankIndex, type RankSource } from './rank-index.js';
 import { entryOfMember, memberOf, versionHex, type RankEntry, type RankedEntry } from './rank-key.js';
@@ -84,16 +85,9 @@ export class RedisRankIndex implements RankIndex {
     this.batchSize = options.batchSize ?? 10_000;
     this.lockMs = options.lockMs ?? 30_000;
     this.waitMs = options.waitMs ?? 8_000;
-    this.client = new Redis(options.url, {
-      connectionName: 'ggscale-rank-index',
-      connectTimeout: 1_000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // A resent script could apply a batch twice; harmless (versioned), but fail fast instead.
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: 5_000,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000) + Math.floor(Math.random() * 100),
-    }) as Redis & Scripts;
+    // The cache's fail-fast options (a resent script could apply a batch twice: harmless, versioned, but
+    // failing fast is simpler); a rank script is given longer than a budget decision.
+    this.client = new Redis(options.url, { ...connectionOptions('ggscale-rank-index'), commandTimeout: 5_000 }) as Redis & Scripts;
     // Errors surface per call as 503s; the connection keeps reconnecting in the background.
     this.client.on('error', () => undefined);
     const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => this.client.defineCommand(name, { numberOfKeys, lua });
@@ -112,19 +106,8 @@ export class RedisRankIndex implements RankIndex {
   }
 
   /** Resolves once connected (false after timeoutMs), for start-up and tests. */
-  async waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.client.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.client.off('ready', onReady);
-        resolve(false);
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.client.once('ready', onReady);
-    });
+  waitReady(timeoutMs: number): Promise<boolean> {
+    return whenReady(this.client, timeoutMs);
   }
 
   // Each operation builds its keys inside the function it hands to call(), which reads the namespace first.

@@ -5,7 +5,8 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authOf } from '../../http/auth-hook.js';
+import { authOf } from '../../http/credential-gate.js';
+import { IdempotencyKeyHeaders, idempotencyKeyOf } from '../../http/idempotency-key.js';
 import { decodeCursor, encodeCursor } from '../../http/schemas.js';
 import { forbidden, validation } from '../../internal/errors/app-error.js';
 import type { Board } from './board-store.js';
@@ -26,7 +27,6 @@ import {
   ScoresQuery,
   SubmitAnswerSchema,
   SubmitBody,
-  SubmitHeaders,
 } from './schemas.js';
 import { formatInt64, metadataJson, parseInt64 } from './scores.js';
 
@@ -80,15 +80,6 @@ function actingPlayer(request: FastifyRequest, named: string | undefined): strin
   }
   if (named === undefined) throw validation('player_id is required with a secret key.');
   return named;
-}
-
-function idempotencyKeyOf(request: FastifyRequest): string | undefined {
-  const value = request.headers['idempotency-key'];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^[\x20-\x7e]{1,255}$/.test(value)) {
-    throw validation('Idempotency-Key must be 1 to 255 printable ASCII characters.');
-  }
-  return value;
 }
 
 /** Routes only a secret key may use. */
@@ -148,7 +139,7 @@ export async function boardRoutes(app: FastifyInstance, service: LeaderboardServ
         operationId: 'submitScore',
         tags,
         params: BoardParams,
-        headers: SubmitHeaders,
+        headers: IdempotencyKeyHeaders,
         body: SubmitBody,
         response: { 200: SubmitAnswerSchema },
       },

@@ -58,10 +58,6 @@ export const SubmitBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const SubmitHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Retries with the same key within 24 h return the first answer.' })),
-});
-
 export const SubmitAnswerSchema = Type.Object(
   {
     player_id: Id,

@@ -87,6 +87,15 @@ export class RateLimiter {
     return (await this.decide(budget, 'peek')).remaining >= budget.limit;
   }
 
+  /**
+   * Counts one hit against a budget and answers the decision, for callers that are not HTTP routes (realtime
+   * ops answer a refusal with a `rate-limited` error frame). A budget of 0 always allows.
+   */
+  async take(budget: Budget): Promise<WindowDecision> {
+    if (budget.limit <= 0) return { allowed: true, remaining: Number.MAX_SAFE_INTEGER, retryAfterMs: 0, resetMs: 0 };
+    return this.shared.hitNow ? this.shared.hitNow(budget.key, budget.limit, budget.windowMs) : this.decide(budget, 'hit');
+  }
+
   /** Counts a hit without refusing (a failed login is recorded after the fact). */
   async record(budget: Budget): Promise<void> {
     if (budget.limit <= 0) return;

@@ -5,9 +5,8 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LimitsConfig } from './config.js';
-import type { AuthContext } from '../auth/context.js';
-import type { ProjectSettings } from '../tenancy/project-settings.js';
-import type { ProjectSettingsCache } from '../tenancy/project-settings-cache.js';
+import type { AuthContext } from '../../http/auth-context.js';
+import type { ProjectSettings, ProjectSettingsSource } from '../tenancy/api.js';
 import type { Budget, RateLimiter } from './limiter.js';
 
 const MINUTE = 60_000;
@@ -15,7 +14,7 @@ const MINUTE = 60_000;
 export class RequestBudgets {
   constructor(
     private readonly limiter: RateLimiter,
-    private readonly settings: ProjectSettingsCache,
+    private readonly settings: ProjectSettingsSource,
     private readonly defaults: LimitsConfig,
   ) {}
 

@@ -1,11 +1,22 @@
 /**
- * The realtime wire format: JSON text frames `{"op": "...", "id"?: "...", ...}`. A reply
- * echoes the request's `id`; a request that cannot be served gets an error frame, never a disconnect:
- * `{"op":"error","code":"bad-request"|"unknown-op"|"rate-limited","message":"...","id"?:"..."}`.
+ * The realtime wire format: JSON text frames `{"op": "...", "id"?: "...", ...}`. A reply echoes the request's
+ * `id`; a request that cannot be served gets an error frame, never a disconnect:
+ * `{"op":"error","id"?,"code","status","message",...}`, where `code` is `bad-request`, `unknown-op`,
+ * `rate-limited` or a REST problem slug with its REST status. Events carry the session's `seq`:
+ * `{"op":"<event>","seq",...}`.
  */
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../../http/json-body.js';
+import { statusOfSlug, type ProblemSlug } from '../../internal/errors/app-error.js';
 
-export type ErrorCode = 'bad-request' | 'unknown-op' | 'rate-limited';
+/** The frame-level codes, beside the REST slugs an op may answer with. */
+export type FrameErrorCode = 'bad-request' | 'unknown-op' | 'rate-limited';
+export type ErrorCode = FrameErrorCode | ProblemSlug;
+
+const FRAME_STATUS: Record<FrameErrorCode, number> = { 'bad-request': 400, 'unknown-op': 400, 'rate-limited': 429 };
+
+function statusOf(code: ErrorCode): number {
+  return code in FRAME_STATUS ? FRAME_STATUS[code as FrameErrorCode] : statusOfSlug[code as ProblemSlug];
+}
 
 export interface RealtimeRequest {
   op: string;
@@ -20,15 +31,21 @@ const MAX_ID_LENGTH = 128;
 
 /** Close codes the server uses (RFC 6455 §7.4; 4000-4999 are the application's own). */
 export const CloseCode = {
-  /** The server is shutting down: reconnect (to another node). */
+  /** The client ends its session (no resume). */
+  normal: 1000,
+  /** The client is going away (a client's 1001 detaches its session like a network loss). */
   goingAway: 1001,
   /** Persistent abuse, e.g. flooding past the message budget. */
   policyViolation: 1008,
   /** A frame larger than WS_MAX_MESSAGE_BYTES (sent by ws itself). */
   tooBig: 1009,
   internalError: 1011,
+  /** The node is restarting: reconnect (to another node). */
+  serviceRestart: 1012,
   /** The session ended (logout, revocation) or the player was banned: do not reconnect with this token. */
   credentialRevoked: 4001,
+  /** Replaced by a connection that resumed this session (outside a drain). */
+  replaced: 4002,
 } as const;
 
 function idOf(value: unknown): string | undefined {
@@ -74,6 +91,14 @@ export function replyFrame(op: string, id: string | undefined, body: Record<stri
   return JSON.stringify(id === undefined ? { op, ...body } : { op, id, ...body });
 }
 
-export function errorFrame(code: ErrorCode, message: string, id?: string, extra: Record<string, unknown> = {}): string {
-  return replyFrame('error', id, { code, message, ...extra });
+/** `status` is the code's own unless given (an AppError may carry another, e.g. a 413 quota). */
+export function errorFrame(code: ErrorCode, message: string, id?: string, extra: Readonly<Record<string, unknown>> = {}, status = statusOf(code)): string {
+  // The frame's own members last: an extension can never overwrite them.
+  return replyFrame('error', id, { ...extra, code, status, message });
+}
+
+/** An event numbered for the session that receives it. */
+export function eventFrame(seq: number, event: { op: string; [field: string]: unknown }): string {
+  const { op, ...fields } = event;
+  return JSON.stringify({ op, seq, ...fields });
 }

@@ -1,16 +1,31 @@
 /**
- * The realtime message set, one handler per op. It starts with ping and grows with the realtime work
- * (presence, channels, parties, matchmaking, notifications): each new op is one entry here.
+ * The realtime op set: `ping` here, and every op other modules register (presence, channels, parties,
+ * matchmaking) through the realtime api. A Map, not an object: "__proto__" or "constructor" as an op must be
+ * unknown, not a prototype member.
  */
-import { replyFrame, type RealtimeRequest } from './envelope.js';
-import type { PlayerIdentity } from './connection.js';
+import type { OpHandler } from './api.js';
 
-export interface OpContext {
-  identity: PlayerIdentity;
+/** Built in: answered without a promise, and with `pong` rather than `ok` (wave 1's answer). */
+export const PING = 'ping';
+
+const OP_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+export class OpRegistry {
+  private readonly handlers = new Map<string, OpHandler>();
+
+  register(ops: Readonly<Record<string, OpHandler>>): void {
+    for (const [name, handler] of Object.entries(ops)) {
+      if (!OP_NAME.test(name) || name === PING) throw new Error(`realtime: "${name}" cannot be registered as an op`);
+      if (this.handlers.has(name)) throw new Error(`realtime: the op "${name}" is registered twice`);
+      this.handlers.set(name, handler);
+    }
+  }
+
+  get(name: string): OpHandler | undefined {
+    return this.handlers.get(name);
+  }
+
+  get names(): string[] {
+    return [PING, ...this.handlers.keys()];
+  }
 }
-
-/** Returns the frame to send back, if any. */
-export type OpHandler = (request: RealtimeRequest, context: OpContext) => string | undefined;
-
-// A Map, not an object: "__proto__" or "constructor" as an op must be unknown, not a prototype member.
-export const ops = new Map<string, OpHandler>([['ping', (request) => replyFrame('pong', request.id)]]);

@@ -1,7 +1,7 @@
 /** /v1/storage: objects (raw bytes) and listings, inside the player-or-secret-key auth context. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { authOf } from '../../http/auth-hook.js';
+import { authOf } from '../../http/credential-gate.js';
 import { Page, decodeCursor, encodeCursor } from '../../http/schemas.js';
 import type { StorageConfig } from './config.js';
 import type { ObjectMetadata } from './object-store.js';

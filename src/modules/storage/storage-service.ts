@@ -7,7 +7,7 @@
  */
 import type { TenantScope } from '../../internal/db/database.js';
 import { forbidden, notFound } from '../../internal/errors/app-error.js';
-import type { AuthContext } from '../auth/context.js';
+import type { AuthContext } from '../../http/auth-context.js';
 import type { StorageConfig } from './config.js';
 import type { ObjectMetadata, ObjectStore, StoredObject } from './object-store.js';
 import type { WriteCondition } from './preconditions.js';

@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Id, Page, PageQuery, Timestamp, decodeCursor, encodeCursor } from '../../http/schemas.js';
 import type { TenancyService, Actor } from './tenancy-service.js';
-import type { SigningKeyStore } from '../auth/signing-keys.js';
-import { ProjectSettingsPatch } from './project-settings.js';
+import { projectSettingsPatch, type ProjectSettingsPatch } from './project-settings.js';
+import type { ProjectLimit } from '../../internal/config/section.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._-]*$' });
 const Tenant = Type.Object({ id: Id, name: Type.String(), created_at: Timestamp }, { additionalProperties: false });
@@ -40,8 +40,8 @@ const isTenantCursor = (value: unknown): value is { after: string } =>
 const actorOf = (request: FastifyRequest): Actor => ({ actor: 'operator', ip: request.ip });
 const tags = ['operator'];
 
-export async function adminRoutes(app: FastifyInstance, opts: { tenancy: TenancyService; keys: SigningKeyStore; publishLeadSeconds: number }): Promise<void> {
-  const { tenancy } = opts;
+export async function adminRoutes(app: FastifyInstance, tenancy: TenancyService, projectLimits: readonly ProjectLimit[]): Promise<void> {
+  const SettingsPatch = projectSettingsPatch(projectLimits);
 
   app.post<{ Body: { name: string } }>(
     '/v1/admin/tenants',
@@ -93,7 +93,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
         operationId: 'updateProjectSettings',
         tags,
         params: Type.Object({ project_id: Id }, { additionalProperties: false }),
-        body: ProjectSettingsPatch,
+        body: SettingsPatch,
         response: { 200: Project },
       },
     },
@@ -148,23 +148,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { tenancy: Tenancy
     async (request, reply) => {
       await tenancy.revokeApiKey(actorOf(request), request.params.key_id);
       return reply.code(204).send();
-    },
-  );
-
-  app.post(
-    '/v1/admin/signing-keys/rotate',
-    {
-      schema: {
-        operationId: 'rotateSigningKeys',
-        tags,
-        summary: 'Publishes a new access-token signing key now; it signs after the publish lead time.',
-        response: { 201: Type.Object({ kid: Type.String(), activates_at: Timestamp }, { additionalProperties: false }) },
-      },
-    },
-    async (request, reply) => {
-      const rotated = await opts.keys.rotate(opts.publishLeadSeconds);
-      request.log.info({ audit: true, actor: 'operator', ip: request.ip, action: 'signing_key.rotate', target: `kid:${rotated.kid}` }, 'operator action');
-      return reply.code(201).send(rotated);
     },
   );
 

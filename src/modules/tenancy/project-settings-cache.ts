@@ -2,17 +2,18 @@
  * Project settings on the request path (limit overrides, CORS origins), read inside the project's own
  * scope and cached for a few seconds; operator changes invalidate them on every node.
  */
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../../internal/db/database.js';
 import type { CacheBackend } from '../../internal/cache/cache.js';
-import { CredentialCache } from '../auth/credential-cache.js';
-import type { ProjectScope } from '../auth/context.js';
+import type { ProjectScope } from '../../http/auth-context.js';
 import { normaliseSettings, type ProjectSettings } from './project-settings.js';
 
 /** Carries the id of a project whose settings changed, to every node. */
 export const SETTINGS_CHANNEL = 'project-settings';
 
 export class ProjectSettingsCache {
-  private readonly entries = new CredentialCache<ProjectSettings>(50_000);
+  // ttlResolution 0: read the clock on each lookup rather than start a timer to cache its reading.
+  private readonly entries = new LRUCache<string, ProjectSettings>({ max: 50_000, ttlResolution: 0 });
 
   constructor(
     private readonly db: Database,
@@ -37,7 +38,8 @@ export class ProjectSettingsCache {
   private async load(scope: ProjectScope): Promise<ProjectSettings> {
     const [row] = await this.db.tenantQuery<{ settings: unknown }>(scope, 'select settings from projects where id = $1', [scope.projectId]);
     const settings = normaliseSettings(row?.settings);
-    this.entries.set(scope.projectId, settings, this.ttlMs);
+    // lru-cache reads a ttl of 0 as "forever": with caching off, nothing is kept.
+    if (this.ttlMs > 0) this.entries.set(scope.projectId, settings, { ttl: this.ttlMs });
     return settings;
   }
 

@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../../internal/db/database.js';
 import { isUniqueViolation } from '../../internal/db/errors.js';
 import { conflict, notFound } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import type { CredentialResolver } from '../auth/credential-resolver.js';
+import type { CredentialRevocation } from './api.js';
 import { generateApiKey, type ApiKeyKind } from './api-key-format.js';
 import { mergeSettings, normaliseSettings, type ProjectSettings, type ProjectSettingsPatch } from './project-settings.js';
 
@@ -44,7 +44,8 @@ export interface Actor {
 export class TenancyService {
   constructor(
     private readonly db: Database,
-    private readonly resolver: CredentialResolver,
+    /** Tells auth (on every node) to stop trusting a revoked credential; awaited before the answer. */
+    private readonly revoked: (event: CredentialRevocation) => Promise<void>,
     private readonly logger: Logger,
     private readonly onProjectChanged: (projectId: string) => void = () => undefined,
   ) {}
@@ -176,7 +177,7 @@ export class TenancyService {
       tx.query('update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning id', [keyId]),
     );
     if (rows.length === 0) throw notFound('The API key does not exist.');
-    await this.resolver.invalidate({ type: 'key', id: keyId });
+    await this.revoked({ type: 'key', id: keyId });
     this.audit(who, 'api_key.revoke', `api_key:${keyId}`);
   }
 
@@ -188,7 +189,7 @@ export class TenancyService {
       ),
     );
     if (rows.length === 0) throw notFound('The player does not exist in this project.');
-    if (banned) await this.resolver.invalidate({ type: 'player', id: playerId, projectId });
+    if (banned) await this.revoked({ type: 'player', id: playerId, projectId });
     this.audit(who, banned ? 'player.ban' : 'player.unban', `player:${playerId}`, { project_id: projectId });
   }
 }

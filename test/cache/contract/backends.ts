@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import type { CacheBackend } from '../../../src/internal/cache/cache.js';
 import { MemoryCache } from '../../../src/internal/cache/memory.js';
 import { RedisCache } from '../../../src/internal/cache/redis.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 
 export const REDIS_URL = process.env.REDIS_URL;
 

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryCache } from '../../../src/internal/cache/memory.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { cacheContract, key, pick } from './backends.js';
 
 cacheContract('budgets', ({ node, first, last }) => {

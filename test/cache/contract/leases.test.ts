@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryCache } from '../../../src/internal/cache/memory.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { cacheContract, key } from './backends.js';
 
 cacheContract('leases', ({ node, first, last }) => {
@@ -26,6 +26,19 @@ cacheContract('leases', ({ node, first, last }) => {
     assert.deepEqual(await first().acquireLease(set, 'b', 2, 60_000), { acquired: true, count: 2 });
     assert.deepEqual(await last().acquireLease(set, 'a', 2, 60_000), { acquired: true, count: 2 });
     assert.deepEqual(await first().acquireLease(set, 'c', 2, 60_000), { acquired: false, count: 2 });
+  });
+
+  it('lists the live members on every node, without the released or expired ones', async () => {
+    const set = key('list');
+    assert.deepEqual(await first().listLeases(set), []);
+    await first().acquireLease(set, 'a', 10, 60_000);
+    await last().acquireLease(set, 'b', 10, 60_000);
+    await first().acquireLease(set, 'short', 10, 100);
+    await last().acquireLease(set, 'gone', 10, 60_000);
+    await first().releaseLease(set, 'gone');
+    await eventually(async () => (await last().listLeases(set)).length === 2, 5_000, 'the short lease to expire');
+    assert.deepEqual((await first().listLeases(set)).sort(), ['a', 'b']);
+    assert.deepEqual((await last().listLeases(set)).sort(), ['a', 'b']);
   });
 
   it('release frees a slot at once', async () => {

@@ -6,7 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCache } from '../../../src/internal/cache/index.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { cacheContract, killClients, quietLogger, REDIS_URL, RedisRun, redisSkip } from './backends.js';
 
 cacheContract('lifecycle', (nodes, backend) => {

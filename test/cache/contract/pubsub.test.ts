@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { cacheContract, key, killClients, RedisRun, redisSkip } from './backends.js';
 
 cacheContract('pub/sub', ({ first, last }) => {

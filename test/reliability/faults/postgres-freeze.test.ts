@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import postgres from 'postgres';
 import { OwnPostgres, skipUnlessServices } from '../../support/services.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { assertUnavailable, call, createProjectOver, killServer, startServer, tally, type Answer, type Project, type Server } from './helpers.js';
 
 const REQUEST_TIMEOUT_MS = 3_000;

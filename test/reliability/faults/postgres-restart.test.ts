@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { eventually } from '../../support/eventually.js';
 import { OwnPostgres, skipUnlessServices, type PostgresStopMode } from '../../support/services.js';
 import { assertUnavailable, call, createProjectOver, expectStatus, killServer, startServer, tally, type Answer, type Project, type Server } from './helpers.js';
 
@@ -90,16 +91,8 @@ for (const mode of ['immediate', 'fast'] satisfies PostgresStopMode[]) describe(
     };
     const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
     const acknowledged = () => writes.filter((write) => write.answer.status >= 200 && write.answer.status < 300).length;
-    const waitFor = async (check: () => boolean, deadlineMs: number, what: string) => {
-      const started = Date.now();
-      while (!check()) {
-        if (Date.now() - started > deadlineMs) assert.fail(`${what}: not within ${deadlineMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-
     try {
-      await waitFor(() => acknowledged() >= 100, 20_000, 'writes acknowledged before the outage');
+      await eventually(() => acknowledged() >= 100, 20_000, 'writes acknowledged before the outage');
 
       await pg.stop(mode);
       const downAt = Date.now();
@@ -113,12 +106,12 @@ for (const mode of ['immediate', 'fast'] satisfies PostgresStopMode[]) describe(
       const upAt = Date.now();
 
       // Recovery: the first write sent after PostgreSQL accepted connections that was acknowledged.
-      await waitFor(() => writes.some((w) => w.answer.startedAt >= upAt && w.answer.status >= 200 && w.answer.status < 300), 30_000, 'a write after the restart');
+      await eventually(() => writes.some((w) => w.answer.startedAt >= upAt && w.answer.status >= 200 && w.answer.status < 300), 30_000, 'a write after the restart');
       const firstOk = Math.min(...writes.filter((w) => w.answer.startedAt >= upAt && w.answer.status < 300 && w.answer.status >= 200).map((w) => w.answer.endedAt));
       const recoveryMs = firstOk - upAt;
       // Some more load on the recovered server, then stop it.
       const countAfter = acknowledged();
-      await waitFor(() => acknowledged() >= countAfter + 50, 20_000, 'writes after recovery');
+      await eventually(() => acknowledged() >= countAfter + 50, 20_000, 'writes after recovery');
       running = false;
       await load;
 

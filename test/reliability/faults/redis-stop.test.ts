@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, realtimeUrl, type Client } from '../../realtime/helpers.js';
 import { OwnPostgres, OwnRedis, skipUnlessServices } from '../../support/services.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import {
   assertUnavailable,
   call,

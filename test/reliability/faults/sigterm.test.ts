@@ -1,16 +1,16 @@
 /**
  * SIGTERM under HTTP and WebSocket load, on a PostgreSQL of the test's own. Requests in flight when the
- * signal arrives finish with their normal answer, every WebSocket is closed with 1001, the process exits
+ * signal arrives finish with their normal answer, every WebSocket is closed with 1012, the process exits
  * with 0, and every write that was acknowledged is there when a new process opens the same database.
  * (test/cli/server-process covers an idle SIGTERM on the embedded database; test/realtime/multi-node the
- * 1001 of a node sharing Redis.)
+ * 1012 of a node sharing Redis.)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, realtimeUrl, type Client } from '../../realtime/helpers.js';
 import { OwnPostgres, skipUnlessServices } from '../../support/services.js';
-import { eventually } from '../../support/tenancy.js';
+import { eventually } from '../../support/eventually.js';
 import { assertUnavailable, call, createProjectOver, killServer, signInDevice, startServer, tally, type Answer, type Player, type Project, type Server } from './helpers.js';
 
 const SOCKETS = 6;
@@ -75,7 +75,7 @@ describe('SIGTERM under HTTP and WebSocket load (own PostgreSQL)', { skip: skipU
     await pg?.destroy();
   });
 
-  it('finishes in-flight requests, closes every WebSocket with 1001, exits 0, and keeps every acknowledged write', async () => {
+  it('finishes in-flight requests, closes every WebSocket with 1012, exits 0, and keeps every acknowledged write', async () => {
     const base = server!.url;
     for (const player of players) sockets.push(await connect(realtimeUrl(base, player.accessToken)));
     for (const socket of sockets) assert.equal((await socket.request({ op: 'ping' })).op, 'pong');
@@ -126,7 +126,7 @@ describe('SIGTERM under HTTP and WebSocket load (own PostgreSQL)', { skip: skipU
       );
 
       for (const [i, answer] of slowAnswers.entries()) assert.equal(answer.status, 201, `slow request ${i}: ${answer.status} ${answer.body}`);
-      for (const close of closed) assert.equal(close.code, 1001);
+      for (const close of closed) assert.equal(close.code, 1012);
       assert.equal(exitCode, 0, `exit code ${String(exitCode)}; stderr: ${server!.stderr.join('\n')}`);
       // Well inside SHUTDOWN_TIMEOUT_MS (10 s): nothing held the close until the deadline cut it.
       assert.ok(exitedMs < 5_000, `the process took ${exitedMs} ms to exit`);

@@ -345,6 +345,162 @@ export const drivers: Record<string, Driver> = {
     ],
   },
 
+  // ---- notifications ----
+  sendNotifications: {
+    method: 'POST',
+    path: '/v1/notifications',
+    variants: ({ victim: v, attacker: x, cred }) => [
+      // Another project's players are not players of the attacker's project: nothing is sent to anyone.
+      { url: '/v1/notifications', payload: { player_ids: [v.alice.id], code: 'fuzz', subject: 'x', content: {} }, expect: cred === 'secret' ? status(404) : undefined },
+      {
+        url: '/v1/notifications',
+        payload: { player_ids: [x.alice.id, v.bob.id], code: 'isolation.seed', subject: 'x', content: {} },
+        expect: cred === 'secret' ? status(404) : undefined,
+      },
+    ],
+  },
+  listNotifications: {
+    method: 'GET',
+    path: '/v1/notifications',
+    variants: ({ victim: v, cred }) => [
+      { url: '/v1/notifications?limit=100' },
+      { url: `/v1/notifications?player_id=${v.alice.id}`, expect: cred === 'secret' ? status(404) : undefined },
+      { url: `/v1/notifications?cursor=${cursor({ after: '0' })}` },
+      ...v.notificationIds.map((id) => ({ url: `/v1/notifications?cursor=${cursor({ after: String(BigInt(id) - 1n) })}` })),
+    ],
+  },
+  // ---- chat ----
+  listChannelMessages: {
+    method: 'GET',
+    path: '/v1/channels/{channel}/messages',
+    variants: ({ victim: v, shared: s, cred }) => [
+      // The attacker's own room of the same name: its own messages only.
+      { url: `/v1/channels/room:${s.room}/messages` },
+      { url: `/v1/channels/room:${s.room}/messages?after_seq=0&limit=100` },
+      ...v.chat.seqs.map((seq) => ({ url: `/v1/channels/room:${s.room}/messages?before_seq=${seq + 1}` })),
+      // The victim's dm names players the attacker's project does not have.
+      { url: `/v1/channels/${v.chat.dm}/messages`, expect: cred === 'player' ? status(404) : cred === 'secret' ? status(200) : undefined },
+      { url: `/v1/channels/dm:${v.alice.id}/messages`, expect: cred === 'player' ? status(404) : cred === 'secret' ? status(400) : undefined },
+    ],
+  },
+  // ---- parties ----
+  getParty: {
+    method: 'GET',
+    path: '/v1/parties/{party_id}',
+    variants: ({ victim: v, cred }) => [{ url: `/v1/parties/${v.partyId}`, expect: cred === 'publishable' ? undefined : status(404) }],
+  },
+  // ---- social graph ----
+  listFriends: {
+    method: 'GET',
+    path: '/v1/friends',
+    variants: ({ victim: v, attacker: x, cred }) => [
+      { url: '/v1/friends?limit=100' },
+      { url: `/v1/friends?player_id=${v.alice.id}`, expect: cred === 'secret' ? status(404) : undefined },
+      { url: `/v1/friends?player_id=${x.alice.id}&cursor=${cursor({ r: 1, p: v.bob.id })}` },
+      { url: `/v1/friends?cursor=${cursor({ r: 1, p: '1' })}` },
+    ],
+  },
+  getFriend: {
+    method: 'GET',
+    path: '/v1/friends/{player_id}',
+    variants: ({ victim: v, attacker: x, cred }) =>
+      [v.alice.id, v.bob.id, `${v.bob.id}?player_id=${x.alice.id}`, `${v.bob.id}?player_id=${v.alice.id}`].map((path) => ({
+        url: `/v1/friends/${path}`,
+        expect: cred === 'publishable' ? undefined : status(400, 404),
+      })),
+  },
+  sendFriendRequest: {
+    method: 'POST',
+    path: '/v1/friends/requests',
+    variants: ({ victim: v, attacker: x, cred }) => {
+      const expect = cred === 'publishable' ? undefined : status(400, 404);
+      return [
+        { url: '/v1/friends/requests', payload: { player_id: v.alice.id }, expect },
+        // The victim's username may name a player the fuzzer signed up in the attacker's own project.
+        { url: '/v1/friends/requests', payload: { username: v.alice.username } },
+        { url: `/v1/friends/requests?player_id=${x.alice.id}`, payload: { player_id: v.bob.id }, expect },
+        { url: `/v1/friends/requests?player_id=${x.alice.id}`, payload: { username: v.alice.username } },
+        { url: `/v1/friends/requests?player_id=${v.alice.id}`, payload: { player_id: x.bob.id }, expect },
+      ];
+    },
+  },
+  ...Object.fromEntries(
+    (
+      [
+        ['acceptFriendRequest', 'POST', 'accept'],
+        ['declineFriendRequest', 'POST', 'decline'],
+        ['blockPlayer', 'POST', 'block'],
+      ] as const
+    ).map(([operation, method, action]): [string, Driver] => [
+      operation,
+      {
+        method,
+        path: `/v1/friends/{player_id}/${action}`,
+        variants: ({ victim: v, attacker: x, cred }) =>
+          [v.alice.id, v.bob.id, `${v.bob.id}?player_id=${x.alice.id}`, `${v.alice.id}?player_id=${v.bob.id}`].map((path) => {
+            const [id, query] = path.split('?');
+            return { url: `/v1/friends/${id}/${action}${query ? `?${query}` : ''}`, expect: cred === 'publishable' ? undefined : status(400, 404) };
+          }),
+      },
+    ]),
+  ),
+  // ---- matchmaker ----
+  createPool: {
+    method: 'POST',
+    path: '/v1/matchmaker/pools',
+    variants: ({ victim: v, shared: s }) =>
+      [s.pool, v.names.pool].map((id) => ({
+        url: '/v1/matchmaker/pools',
+        payload: { id, fleet: v.names.fleet, min_players: 2, max_players: 2, skill: { window_start: 1, growth_per_second: 1, source: `leaderboard:${v.names.board}` }, max_wait_seconds: 60 },
+      })),
+  },
+  listPools: {
+    method: 'GET',
+    path: '/v1/matchmaker/pools',
+    variants: ({ victim: v }) => [{ url: '/v1/matchmaker/pools?limit=100' }, { url: `/v1/matchmaker/pools?cursor=${cursor({ i: v.names.pool })}` }],
+  },
+  getPool: {
+    method: 'GET',
+    path: '/v1/matchmaker/pools/{id}',
+    variants: ({ victim: v, shared: s }) => [v.names.pool, s.pool].map((id) => ({ url: `/v1/matchmaker/pools/${id}` })),
+  },
+  updatePool: {
+    method: 'PATCH',
+    path: '/v1/matchmaker/pools/{id}',
+    variants: ({ victim: v, shared: s }) =>
+      [v.names.pool, s.pool].map((id) => ({ url: `/v1/matchmaker/pools/${id}`, payload: { max_wait_seconds: 10, fleet: v.names.fleet } })),
+  },
+  createTicket: {
+    method: 'POST',
+    path: '/v1/matchmaker/tickets',
+    variants: ({ victim: v, shared: s, cred }) => {
+      const expect = cred === 'publishable' ? undefined : status(400, 403, 404, 409);
+      return [
+        { url: '/v1/matchmaker/tickets', payload: { pool: v.names.pool, skill: 1, regions: ['eu'] }, expect },
+        { url: '/v1/matchmaker/tickets', payload: { pool: s.pool, skill: 1, regions: ['eu'], player_ids: [v.alice.id, v.bob.id] }, expect },
+        { url: '/v1/matchmaker/tickets', payload: { pool: s.pool, skill: 1, regions: ['eu'], party_id: v.partyId }, expect },
+      ];
+    },
+  },
+  listTickets: {
+    method: 'GET',
+    path: '/v1/matchmaker/tickets',
+    variants: ({ victim: v, attacker: x, cred }) => [
+      { url: `/v1/matchmaker/tickets?player_id=${v.alice.id}`, expect: cred === 'secret' ? status(404) : undefined },
+      { url: `/v1/matchmaker/tickets?player_id=${x.alice.id}&cursor=${cursor({ t: String(BigInt(v.ticketId) + 1n) })}` },
+      { url: '/v1/matchmaker/tickets?state=searching' },
+    ],
+  },
+  getTicket: {
+    method: 'GET',
+    path: '/v1/matchmaker/tickets/{id}',
+    variants: ({ victim: v, cred }) => [{ url: `/v1/matchmaker/tickets/${v.ticketId}`, expect: cred === 'publishable' ? undefined : status(404) }],
+  },
+  getMatch: {
+    method: 'GET',
+    path: '/v1/matchmaker/matches/{id}',
+    variants: ({ victim: v, cred }) => [v.ticketId, FAR_ID].map((id) => ({ url: `/v1/matchmaker/matches/${id}`, expect: cred === 'publishable' ? undefined : status(404) })),
+  },
   // ---- destructive, last ----
   deleteStorageObject: {
     method: 'DELETE',
@@ -367,6 +523,50 @@ export const drivers: Record<string, Driver> = {
     method: 'DELETE',
     path: '/v1/fleet/allocations/{id}',
     variants: ({ victim: v }) => [...v.allocationIds, FAR_ID].map((id) => ({ url: `/v1/fleet/allocations/${id}` })),
+  },
+  deleteNotification: {
+    method: 'DELETE',
+    path: '/v1/notifications/{id}',
+    variants: ({ victim: v, cred }) => [
+      ...[...v.notificationIds, FAR_ID].map((id) => ({ url: `/v1/notifications/${id}`, expect: cred === 'publishable' ? undefined : status(400, 404) })),
+      ...v.notificationIds.map((id) => ({ url: `/v1/notifications/${id}?player_id=${v.alice.id}`, expect: cred === 'publishable' ? undefined : status(400, 404) })),
+    ],
+  },
+  deleteChannelMessage: {
+    method: 'DELETE',
+    path: '/v1/channels/{channel}/messages/{seq}',
+    variants: ({ victim: v, shared: s, cred }) => [
+      ...v.chat.seqs.map((seq) => ({ url: `/v1/channels/${v.chat.dm}/messages/${seq}`, expect: cred === 'publishable' ? undefined : status(404) })),
+      { url: `/v1/channels/room:${s.room}/messages/${FAR_ID.slice(0, 15)}`, expect: cred === 'publishable' ? undefined : status(404) },
+    ],
+  },
+  removeFriend: {
+    method: 'DELETE',
+    path: '/v1/friends/{player_id}',
+    variants: ({ victim: v, attacker: x, cred }) =>
+      [v.alice.id, v.bob.id, `${v.bob.id}?player_id=${x.alice.id}`, `${v.bob.id}?player_id=${v.alice.id}`].map((path) => ({
+        url: `/v1/friends/${path}`,
+        expect: cred === 'publishable' ? undefined : status(400, 404),
+      })),
+  },
+  unblockPlayer: {
+    method: 'DELETE',
+    path: '/v1/friends/{player_id}/block',
+    variants: ({ victim: v, attacker: x, cred }) =>
+      [v.carol.id, `${v.carol.id}?player_id=${x.alice.id}`, `${v.carol.id}?player_id=${v.alice.id}`].map((path) => {
+        const [id, query] = path.split('?');
+        return { url: `/v1/friends/${id}/block${query ? `?${query}` : ''}`, expect: cred === 'publishable' ? undefined : status(400, 404) };
+      }),
+  },
+  cancelTicket: {
+    method: 'DELETE',
+    path: '/v1/matchmaker/tickets/{id}',
+    variants: ({ victim: v, cred }) => [{ url: `/v1/matchmaker/tickets/${v.ticketId}`, expect: cred === 'publishable' ? undefined : status(404) }],
+  },
+  deletePool: {
+    method: 'DELETE',
+    path: '/v1/matchmaker/pools/{id}',
+    variants: ({ victim: v, shared: s }) => [v.names.pool, s.pool].map((id) => ({ url: `/v1/matchmaker/pools/${id}` })),
   },
   deleteLeaderboard: {
     method: 'DELETE',

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { bearer, createPlayer, createProject, operator, type TestProject } from '../../support/tenancy.js';
 import { TINY_GAME_SERVER } from '../../fleet/helpers.js';
+import { connect, realtimeUrl } from '../../realtime/helpers.js';
 
 /** A fresh marker: lowercase letters and digits only, so it fits every name pattern of the API. */
 export const marker = (label: string) => `mk${label}${randomBytes(6).toString('hex')}`;
@@ -21,6 +22,10 @@ export interface SharedNames {
   publicKey: string;
   fleet: string;
   scoreIdempotencyKey: string;
+  /** A chat room every project talks in (room:<room>). */
+  room: string;
+  /** A matchmaker pool id every project has. */
+  pool: string;
 }
 
 export function sharedNames(): SharedNames {
@@ -31,6 +36,8 @@ export function sharedNames(): SharedNames {
     publicKey: marker('shared-pub'),
     fleet: marker('shared-fleet'),
     scoreIdempotencyKey: marker('shared-idem'),
+    room: marker('shared-room'),
+    pool: marker('shared-pool').toLowerCase(),
   };
 }
 
@@ -59,11 +66,19 @@ export interface ProjectWorld {
   carol: SeededPlayer;
   playerIds: string[];
   /** Names only this project uses. */
-  names: { board: string; authoritativeBoard: string; collection: string; key: string; secondKey: string; publicKey: string; fleet: string };
+  names: { board: string; authoritativeBoard: string; collection: string; key: string; secondKey: string; publicKey: string; fleet: string; pool: string };
   objectVersions: string[];
   allocationIds: string[];
   gameServers: string[];
   allocationIdempotencyKey: string;
+  /** Notifications the project's secret key sent alice (marked subject and content). */
+  notificationIds: string[];
+  /** Chat: alice's dm with bob (canonical) and the seqs of the messages in it and in the shared room. */
+  chat: { dm: string; seqs: number[] };
+  /** The party alice leads (its label is marked). */
+  partyId: string;
+  /** Alice's searching ticket in the shared-name pool (a marked property). */
+  ticketId: string;
   /** Real cursors this project got from its own listings. */
   cursors: { storage: string; boards: string; scores: string; allocations: string; fleets: string };
   /** Values that identify this project's data: none may reach another project's caller. */
@@ -140,7 +155,11 @@ export async function seedProject(app: FastifyInstance, tenantId: string, tenant
   }
   const origin = `https://${marker(label)}.example`;
   secrets.push(origin);
-  ok(await operator(app, 'PATCH', `/v1/admin/projects/${project.projectId}`, { cors_origins: [origin], limits: { rate_limit_per_min: 100_000_000 } }), 200, 'settings');
+  ok(
+    await operator(app, 'PATCH', `/v1/admin/projects/${project.projectId}`, { cors_origins: [origin], limits: { rate_limit_per_min: 100_000_000, friend_requests_per_hour: 1_000_000 } }),
+    200,
+    'settings',
+  );
 
   // Players: alice signs up (two sessions, one refresh token already exchanged), bob is a device player,
   // carol is banned once she has a score.
@@ -163,6 +182,7 @@ export async function seedProject(app: FastifyInstance, tenantId: string, tenant
     secondKey: marker(label),
     publicKey: marker(label),
     fleet: marker(label),
+    pool: marker(label).toLowerCase(),
   };
   const objectVersions: string[] = [];
   const body = () => {
@@ -258,8 +278,45 @@ export async function seedProject(app: FastifyInstance, tenantId: string, tenant
 
   ok(await operator(app, 'POST', `/v1/admin/projects/${project.projectId}/players/${carol.id}/ban`), 204, 'ban');
 
+  // Notifications: one of alice's, with a marked subject, content and collapse key.
+  const [notificationSubject, notificationContent, collapseKey] = [marker(label), marker(label), marker(label)];
+  secrets.push(notificationSubject, notificationContent, collapseKey);
+  const sentNotification = ok(
+    await inject('POST', '/v1/notifications', project.secretKey, {
+      player_ids: [alice.id],
+      code: 'isolation.seed',
+      subject: notificationSubject,
+      content: { note: notificationContent },
+      collapse_key: collapseKey,
+    }),
+    201,
+    'notification',
+  );
+  const notificationIds = sentNotification.json<{ items: { id: string }[] }>().items.map((item) => item.id);
+
+  // Social graph: alice and bob are friends (a request and its accept), and alice blocked carol.
+  ok(await inject('POST', '/v1/friends/requests', alice.accessToken, { player_id: bob.id }), 201, 'friend request');
+  ok(await inject('POST', `/v1/friends/${alice.id}/accept`, bob.accessToken), 200, 'friend accept');
+  ok(await inject('POST', `/v1/friends/${carol.id}/block?player_id=${alice.id}`, project.secretKey), 200, 'block');
+
+  // Chat: alice says marked things in the shared room and in her dm with bob (over the socket, as a game does).
+  const { chat, partyId } = await seedRealtime(app, alice, bob, shared.room, label, secrets);
+
+  // Matchmaker: a shared-name pool and a private one (marked labels), and alice's searching ticket in the
+  // first (a marked property); alone, it never matches.
+  const [poolLabel, ticketNote] = [marker(label), marker(label)];
+  secrets.push(poolLabel, ticketNote);
+  const poolRules = { min_players: 2, max_players: 2, skill: { window_start: 10, growth_per_second: 0 }, max_wait_seconds: 3600 };
+  ok(await inject('POST', '/v1/matchmaker/pools', project.secretKey, { id: shared.pool, fleet: shared.fleet, ...poolRules }), 201, 'shared pool');
+  ok(await inject('POST', '/v1/matchmaker/pools', project.secretKey, { id: names.pool, fleet: names.fleet, ...poolRules, allocation_labels: { note: poolLabel } }), 201, 'pool');
+  const ticketId = ok(
+    await inject('POST', '/v1/matchmaker/tickets', alice.accessToken, { pool: shared.pool, skill: 1, regions: ['eu'], properties: { note: ticketNote } }),
+    201,
+    'ticket',
+  ).json<{ id: string }>().id;
+
   // Names only this project uses are secrets too (an attacker that names them itself may see them echoed).
-  secrets.push(names.board, names.authoritativeBoard, names.collection, names.key, names.secondKey, names.publicKey);
+  secrets.push(names.pool, names.board, names.authoritativeBoard, names.collection, names.key, names.secondKey, names.publicKey);
   return {
     label,
     project,
@@ -275,7 +332,54 @@ export async function seedProject(app: FastifyInstance, tenantId: string, tenant
     allocationIds,
     gameServers,
     allocationIdempotencyKey,
+    notificationIds,
+    chat,
+    partyId,
+    ticketId,
     cursors: { storage: storageCursor, boards: boardsCursor, scores: scoresCursor, allocations: allocationsCursor, fleets: fleetsCursor },
     secrets,
   };
+}
+
+/**
+ * Alice joins room:<room> and her dm with bob, sends a marked text and marked data to each, and creates a
+ * party with a marked label (kept while the fuzz runs: the suite sets a long disconnect grace).
+ */
+async function seedRealtime(
+  app: FastifyInstance,
+  alice: SeededPlayer,
+  bob: SeededPlayer,
+  room: string,
+  label: string,
+  secrets: string[],
+): Promise<{ chat: ProjectWorld['chat']; partyId: string }> {
+  const address = app.server.address();
+  assert.ok(address && typeof address === 'object', 'the app listens before the world is seeded');
+  const client = await connect(realtimeUrl(`http://127.0.0.1:${address.port}`, alice.accessToken));
+  let id = 0;
+  const request = async (frame: Record<string, unknown>) => {
+    const want = `seed-${++id}`;
+    client.send({ ...frame, id: want });
+    for (;;) {
+      const reply = await client.next(5_000);
+      if (reply.id !== want) continue;
+      assert.equal(reply.op, 'ok', `seeding chat: ${JSON.stringify(reply)}`);
+      return reply;
+    }
+  };
+  const dm = alice.id < bob.id ? `dm:${alice.id}:${bob.id}` : `dm:${bob.id}:${alice.id}`;
+  const seqs: number[] = [];
+  for (const channel of [`room:${room}`, dm]) {
+    await request({ op: 'channel.join', channel });
+    const [text, data] = [marker(label), marker(label)];
+    secrets.push(text, data);
+    seqs.push((await request({ op: 'channel.send', channel, text })).seq as number);
+    seqs.push((await request({ op: 'channel.send', channel, data: { note: data } })).seq as number);
+  }
+  const partyLabel = marker(label);
+  secrets.push(partyLabel);
+  const party = (await request({ op: 'party.create', label: partyLabel })).party as { id: string };
+  secrets.push(party.id);
+  await client.close();
+  return { chat: { dm, seqs: [...new Set(seqs)] }, partyId: party.id };
 }

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Id, Page, PageQuery, decodeCursor, encodeCursor } from '../../../http/schemas.js';
-import type { TenancyService } from '../../tenancy/tenancy-service.js';
+import type { TenancyApi } from '../../tenancy/api.js';
 import type { FleetService } from '../fleet-service.js';
 import type { FleetRecord } from '../fleet-store.js';
 import { Fleet, FleetName, FleetPatchBody, FleetRegistrationBody, isFleetNameCursor } from './schemas.js';
@@ -28,7 +28,7 @@ export function fleetView(fleet: FleetRecord) {
   };
 }
 
-export async function fleetAdminRoutes(app: FastifyInstance, opts: { fleets: FleetService; tenancy: TenancyService }): Promise<void> {
+export async function fleetAdminRoutes(app: FastifyInstance, opts: { fleets: FleetService; tenancy: Pick<TenancyApi, 'projectScope'> }): Promise<void> {
   const { fleets, tenancy } = opts;
 
   app.post<{ Params: { project_id: string }; Body: FleetRegistrationBody }>(

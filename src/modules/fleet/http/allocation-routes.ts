@@ -1,12 +1,13 @@
 /** /v1/fleet: allocations (and the project's fleets), in the secret-key auth context. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { authOf } from '../../../http/auth-hook.js';
+import { authOf } from '../../../http/credential-gate.js';
+import { IdempotencyKeyHeaders, idempotencyKeyOf } from '../../../http/idempotency-key.js';
 import { Id, Page, PageQuery, decodeCursor, encodeCursor } from '../../../http/schemas.js';
 import type { AllocationRecord } from '../allocation-store.js';
 import type { AllocationService } from '../allocation-service.js';
 import type { FleetService } from '../fleet-service.js';
-import { Allocation, AllocateBody, AllocationQuery, IdempotencyHeaders, ProjectFleet, isFleetNameCursor } from './schemas.js';
+import { Allocation, AllocateBody, AllocationQuery, ProjectFleet, isFleetNameCursor } from './schemas.js';
 
 const tags = ['fleet'];
 const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
@@ -31,7 +32,7 @@ function allocationView(allocation: AllocationRecord) {
 export async function allocationRoutes(app: FastifyInstance, opts: { allocations: AllocationService; fleets: FleetService }): Promise<void> {
   const { allocations, fleets } = opts;
 
-  app.post<{ Body: AllocateBody; Headers: { 'idempotency-key'?: string } }>(
+  app.post<{ Body: AllocateBody }>(
     '/v1/fleet/allocations',
     {
       schema: {
@@ -41,13 +42,13 @@ export async function allocationRoutes(app: FastifyInstance, opts: { allocations
         description:
           'An unknown fleet is 404; over the fleet\'s max_allocations is 429; no Ready game server is 503 with Retry-After. ' +
           'With Idempotency-Key, a retry within 24 h returns the first answer and changes nothing (a different request with the same key is 409).',
-        headers: IdempotencyHeaders,
+        headers: IdempotencyKeyHeaders,
         body: AllocateBody,
         response: { 201: Allocation },
       },
     },
     async (request, reply) => {
-      const { allocation, replayed } = await allocations.allocate(authOf(request), request.body, request.headers['idempotency-key']);
+      const { allocation, replayed } = await allocations.allocate(authOf(request), request.body, idempotencyKeyOf(request));
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(allocationView(allocation));
     },

@@ -142,9 +142,3 @@ export const AllocationQuery = Type.Object(
   { additionalProperties: false },
 );
 export type AllocationQuery = Static<typeof AllocationQuery>;
-
-export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$', description: 'A retry with the same key within 24 h returns the first answer.' }),
-  ),
-});

@@ -1,0 +1,2 @@
+drop table if exists chat_messages;
+drop table if exists chat_channels;

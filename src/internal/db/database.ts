@@ -12,6 +12,9 @@
 export type SqlParam = string | number | bigint | boolean | null | Date | Uint8Array | Buffer;
 export type Row = Record<string, unknown>;
 
+/** Decimal ids as one bigint[] parameter (`$n::bigint[]`): ids are digits only, so nothing needs quoting. */
+export const bigintArray = (ids: readonly string[]): string => `{${ids.join(',')}}`;
+
 export interface Queryable {
   /** Runs one statement with $1.. placeholders; values are always bound, never spliced. */
   query<T extends object = Row>(text: string, params?: readonly SqlParam[]): Promise<T[]>;

@@ -7,12 +7,12 @@
  * `ready`, its tickets `matched`, and stores the players' notifications.
  */
 import type { Database, Queryable } from '../../internal/db/database.js';
-import { scopeParams } from '../../internal/db/database.js';
+import { bigintArray, scopeParams } from '../../internal/db/database.js';
 import type { ProjectScope } from '../../http/auth-context.js';
 import type { MatchServer } from '../fleet/api.js';
 import type { FormedMatch, SearchingTicket } from './forming.js';
 import { TICKET_COLUMNS, toTicket, type Ticket, type TicketRow } from './ticket.js';
-import { bigintArray, endTickets } from './ticket-store.js';
+import { endTickets } from './ticket-store.js';
 
 /** A pool that has searching tickets or held groups due for an allocation attempt. */
 export interface PoolWork {
@@ -97,41 +97,69 @@ export class MatchStore {
           properties: ticket.properties,
         }),
       );
-      const held: HeldMatch[] = [];
-      for (const group of form(searching, new Date(clock!.now).getTime())) {
-        const match = await this.hold(tx, scope, poolId, group, allocationTimeoutSeconds);
-        if (match) held.push(match);
-      }
-      return held;
+      return this.hold(tx, scope, poolId, form(searching, new Date(clock!.now).getTime()), allocationTimeoutSeconds);
     });
   }
 
-  /** One group: a held match, and its tickets claimed by compare-and-set (all or none). */
-  private async hold(tx: Queryable, scope: ProjectScope, poolId: string, group: FormedMatch, timeoutSeconds: number): Promise<HeldMatch | undefined> {
-    const ticketOf = new Map(group.tickets.map((ticket) => [ticket.id, ticket]));
-    const teams: StoredTeam[] = group.teams.map((team) => ({
-      index: team.index,
-      players: team.ticketIds.flatMap((ticketId) => ticketOf.get(ticketId)!.players.map((player_id) => ({ player_id, ticket_id: ticketId }))),
-    }));
-    const [match] = await tx.query<{ id: string }>(
+  /**
+   * Makes each group a held match and claims its tickets by compare-and-set (all of a group's or none), in a
+   * fixed number of statements per pass however many groups formed: one insert, one claim, and only when a
+   * ticket changed meanwhile, one undo of the groups it broke.
+   */
+  private async hold(tx: Queryable, scope: ProjectScope, poolId: string, groups: FormedMatch[], timeoutSeconds: number): Promise<HeldMatch[]> {
+    if (groups.length === 0) return [];
+    const formed = groups.map((group) => {
+      const ticketOf = new Map(group.tickets.map((ticket) => [ticket.id, ticket]));
+      const teams: StoredTeam[] = group.teams.map((team) => ({
+        index: team.index,
+        players: team.ticketIds.flatMap((ticketId) => ticketOf.get(ticketId)!.players.map((player_id) => ({ player_id, ticket_id: ticketId }))),
+      }));
+      return { group, teams };
+    });
+    // Rows are inserted in `ord` order, and the identity takes its values in the order rows are inserted, so
+    // the ids sorted ascending are the groups' ids in input order (whatever order RETURNING answers them in).
+    const inserted = await tx.query<{ id: string }>(
       `insert into matchmaker_matches (tenant_id, project_id, pool_id, state, region, teams, properties, allocate_until)
-       values ($1, $2, $3, 'held', $4, $5::jsonb, $6::jsonb, now() + make_interval(secs => $7)) returning id`,
-      [...scopeParams(scope), poolId, group.region, JSON.stringify(teams), JSON.stringify(group.properties), timeoutSeconds],
+       select $1, $2, $3, 'held', g.doc->>'region', g.doc->'teams', g.doc->'properties', now() + make_interval(secs => $4)
+         from jsonb_array_elements($5::jsonb) with ordinality as g(doc, ord)
+        order by g.ord
+       returning id`,
+      [
+        ...scopeParams(scope),
+        poolId,
+        timeoutSeconds,
+        JSON.stringify(formed.map(({ group, teams }) => ({ region: group.region, teams, properties: group.properties }))),
+      ],
     );
-    const id = String(match!.id);
-    const ids = group.tickets.map((ticket) => ticket.id);
-    const [claimed] = await tx.query<{ n: number }>(
+    const ids = inserted.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+    const ticketIds = formed.flatMap(({ group }) => group.tickets.map((ticket) => ticket.id));
+    const matchIds = formed.flatMap(({ group }, index) => group.tickets.map(() => ids[index]!));
+    const claimed = await tx.query<{ match_id: string; n: number }>(
       `with claimed as (
-         update matchmaker_tickets set held_by = $3 where tenant_id = $1 and project_id = $2 and id = any($4::bigint[]) and state = 'searching' and held_by is null
-         returning 1)
-       select count(*)::int as n from claimed`,
-      [...scopeParams(scope), id, bigintArray(ids)],
+         update matchmaker_tickets t set held_by = w.match_id
+           from unnest($3::bigint[], $4::bigint[]) as w(ticket_id, match_id)
+          where t.tenant_id = $1 and t.project_id = $2 and t.id = w.ticket_id and t.state = 'searching' and t.held_by is null
+         returning t.held_by)
+       select held_by as match_id, count(*)::int as n from claimed group by held_by`,
+      [...scopeParams(scope), bigintArray(ticketIds), bigintArray(matchIds)],
     );
-    if (Number(claimed!.n) === ids.length) return { id, region: group.region, teams };
-    // A ticket ended or was claimed meanwhile: the group is not a match; its other tickets search on.
-    await tx.query('update matchmaker_tickets set held_by = null where tenant_id = $1 and project_id = $2 and held_by = $3', [...scopeParams(scope), id]);
-    await tx.query('delete from matchmaker_matches where tenant_id = $1 and project_id = $2 and id = $3', [...scopeParams(scope), id]);
-    return undefined;
+    const claimedCount = new Map(claimed.map((row) => [String(row.match_id), Number(row.n)]));
+    const held: HeldMatch[] = [];
+    const broken: string[] = [];
+    formed.forEach(({ group, teams }, index) => {
+      const id = ids[index]!;
+      if (claimedCount.get(id) === group.tickets.length) held.push({ id, region: group.region, teams });
+      else broken.push(id);
+    });
+    if (broken.length > 0) {
+      // A ticket ended or was claimed meanwhile: those groups are not matches; their other tickets search on.
+      await tx.query('update matchmaker_tickets set held_by = null where tenant_id = $1 and project_id = $2 and held_by = any($3::bigint[])', [
+        ...scopeParams(scope),
+        bigintArray(broken),
+      ]);
+      await tx.query('delete from matchmaker_matches where tenant_id = $1 and project_id = $2 and id = any($3::bigint[])', [...scopeParams(scope), bigintArray(broken)]);
+    }
+    return held;
   }
 
   /** Held groups of the pool due for an allocation attempt (their retry time has come). */

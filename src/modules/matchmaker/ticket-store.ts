@@ -5,7 +5,7 @@
  * group's other tickets to search again.
  */
 import type { Database, Queryable } from '../../internal/db/database.js';
-import { scopeParams } from '../../internal/db/database.js';
+import { bigintArray, scopeParams } from '../../internal/db/database.js';
 import { isUniqueViolation, sqlState } from '../../internal/db/errors.js';
 import type { ProjectScope } from '../../http/auth-context.js';
 import { TICKET_COLUMNS, toTicket, type EndedReason, type Properties, type Ticket, type TicketRow, type TicketState } from './ticket.js';
@@ -30,8 +30,6 @@ export interface EndedTicket {
 
 /** The ticket columns of the table aliased `t`. */
 const T_COLUMNS = TICKET_COLUMNS.split(', ').map((column) => `t.${column}`).join(', ');
-
-export const bigintArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 /** Ends searching tickets (by id) in one statement; answers what ended. Runs inside the caller's transaction. */
 export async function endTickets(tx: Queryable, scope: ProjectScope, ids: readonly string[], state: 'cancelled' | 'expired', reason: EndedReason): Promise<Ticket[]> {

@@ -9,7 +9,7 @@
  * before they draw ids: a player's ids grow in commit order, and a cursor past one never skips another.
  */
 import type { ProjectScope } from '../../http/auth-context.js';
-import { scopeParams, type Database, type Queryable } from '../../internal/db/database.js';
+import { bigintArray, scopeParams, type Database, type Queryable } from '../../internal/db/database.js';
 import type { CheckedNotification } from './new-notification.js';
 
 /** The advisory lock class of a player's notifications (two-key form: this, and the player id folded to int4). */
@@ -32,7 +32,6 @@ export interface WrittenId {
 
 const COLUMNS = 'id::text as id, code, subject, content, sender_id::text as sender_id, collapse_key, created_at';
 
-const bigintArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 const byNumber = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 const collapseGroup = (item: CheckedNotification) => JSON.stringify([item.playerId, item.code, item.collapseKey]);
 

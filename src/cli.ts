@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'help':
     case '--help':
-      process.stdout.write('usage: ggscale [serve | migrate [up | down [N] | status] | bootstrap --tenant NAME --project NAME | keys rotate | gameserver --port N [--host ADDRESS]]\n');
+      process.stdout.write('usage: ggscale [serve | migrate [up | down [N] | status] | bootstrap --tenant NAME --project NAME | keys rotate | gameserver --port N [--host ADDRESS] [--require-match-token [--jwks-url URL] [--issuer ISS]]]\n');
       return 0;
     default:
       process.stderr.write(`ggscale: unknown command "${command}" (try ggscale help)\n`);

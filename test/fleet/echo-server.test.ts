@@ -233,6 +233,20 @@ test('parseGameServerArgs reads --port, PORT and AGONES_SDK_HTTP_PORT with the d
   assert.throws(() => parseGameServerArgs(['--port', 'abc'], {}), /port/);
 });
 
+test('parseGameServerArgs: --require-match-token takes the JWKS URL and issuer from flags or the environment, and needs both', () => {
+  const env = { GGSCALE_JWKS_URL: 'http://127.0.0.1:9400/ggscale/jwks.json', GGSCALE_ISSUER: 'urn:ggscale:abc' };
+  assert.deepEqual(parseGameServerArgs(['--require-match-token'], env).requireMatchToken, { jwksUrl: env.GGSCALE_JWKS_URL, issuer: env.GGSCALE_ISSUER });
+  assert.deepEqual(parseGameServerArgs(['--require-match-token', '--jwks-url', 'https://ggscale.example/.well-known/jwks.json', '--issuer=https://ggscale.example'], env).requireMatchToken, {
+    jwksUrl: 'https://ggscale.example/.well-known/jwks.json',
+    issuer: 'https://ggscale.example',
+  });
+  assert.equal(parseGameServerArgs([], env).requireMatchToken, undefined, 'off unless asked for');
+  assert.throws(() => parseGameServerArgs(['--require-match-token'], { GGSCALE_ISSUER: 'urn:ggscale:abc' }), /JWKS URL/);
+  assert.throws(() => parseGameServerArgs(['--require-match-token'], { GGSCALE_JWKS_URL: env.GGSCALE_JWKS_URL }), /issuer/);
+  assert.throws(() => parseGameServerArgs(['--require-match-token', '--jwks-url', 'file:///etc/passwd'], env), /http/);
+  assert.throws(() => parseGameServerArgs(['--require-match-token', '--jwks-url', 'not a url'], env), /not a URL/);
+});
+
 test('runGameServerCli logs JSON lines and exits cleanly on SIGTERM', async (t) => {
   const sdk = await startFakeSdk();
   t.after(() => sdk.close());

@@ -76,6 +76,12 @@ export class AccessTokens {
     return this.issuer;
   }
 
+  /** What a game server needs to check a match token without ggscale: the issuer and the published keys. */
+  async verification(): Promise<{ issuer: string; jwks: { keys: Record<string, unknown>[] } }> {
+    await this.ready();
+    return { issuer: this.issuer!, jwks: this.keys.jwks() };
+  }
+
   /** Signs with `kid` when given (a retried refresh), else with the current signing key. Needs ready(). */
   async sign(subject: AccessSubject, issuedAt: Date, kid?: string): Promise<{ token: string; kid: string; expiresAt: Date }> {
     const key = (kid && this.keys.verificationKey(kid)) || this.keys.signingKey();

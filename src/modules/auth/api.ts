@@ -21,7 +21,11 @@ export interface AuthApi {
   /** Authenticates an encapsulated context; the app hands it to every module's routes. */
   gate: CredentialGate;
   /** Signs match tokens (docs/api/matchmaker.md) with the access-token keys. */
-  matchTokens: { sign(claims: MatchClaims, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> };
+  matchTokens: {
+    sign(claims: MatchClaims, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }>;
+    /** The issuer and the JWKS a game server verifies match tokens with (the local fleet hands them on). */
+    verification(): Promise<{ issuer: string; jwks: { keys: Record<string, unknown>[] } }>;
+  };
   /** Which players exist in a project, and their usernames. */
   players: Pick<PlayerDirectory, 'find' | 'get' | 'byUsername'>;
 }

@@ -44,7 +44,12 @@ export const authModule = defineModule({
     const budgets = new SignInBudgets(needs.ratelimit.limiter, needs.tenancy.settings, needs.ratelimit.limits);
     const gate = createCredentialGate(resolver, needs.ratelimit.requestBudgets);
     return {
-      provides: { credentials: resolver, gate, players: new PlayerDirectory(db), matchTokens: { sign: (claims, ttl) => tokens.signMatch(claims, ttl) } },
+      provides: {
+        credentials: resolver,
+        gate,
+        players: new PlayerDirectory(db),
+        matchTokens: { sign: (claims, ttl) => tokens.signMatch(claims, ttl), verification: () => tokens.verification() },
+      },
       async routes(app) {
         await authRoutes(app, { auth, budgets, keys, gate });
         await app.register(async (operator) => {

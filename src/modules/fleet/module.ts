@@ -25,12 +25,14 @@ const AGONES_RECONCILE_GRACE_MS = 10_000;
 export const fleetModule = defineModule({
   name: 'fleet',
   config: fleetSection,
-  needs: ['tenancy', 'idempotency'],
+  needs: ['tenancy', 'idempotency', 'auth'],
   tables: ['fleets', 'fleet_allocations'],
   async build({ config, infra, needs }) {
     const { db, logger } = infra;
     const backend: FleetBackend =
-      config.backend === 'local' ? new LocalBackend({ config: config.local, logger }) : new AgonesBackend({ config: config.agones, logger });
+      config.backend === 'local'
+        ? new LocalBackend({ config: config.local, logger, matchTokens: () => needs.auth.matchTokens.verification() })
+        : new AgonesBackend({ config: config.agones, logger });
     await backend.start();
 
     const metrics = new FleetMetrics(infra.metrics.registry, backend);

@@ -7,12 +7,16 @@
  *   `GAMESERVER`       -> `NAME: <name>\n`        (no ACK prefix)
  *   failures           -> `ERROR: <message>\n`
  * Commands: EXIT, UNHEALTHY, GAMESERVER, READY, ALLOCATE, LABEL [k v], ANNOTATION [k v], CRASH [code].
+ * With an admission check (--require-match-token, see match-admission.ts) a TCP connection or a UDP peer must
+ * first send `TOKEN <match token>`: `ADMITTED: <player id> <team>\n`, or `ERROR: <why>\n`; until then every other
+ * command is answered `ERROR: present a match token first: TOKEN <token>\n`.
  * Deliberate differences: SDK failures are logged instead of killing the process, and EXIT also
  * works over TCP (the original compares the formatted reply to "EXIT", so it never fires there).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { AgonesSdkClient } from './sdk-client.js';
+import { MatchAdmission } from './match-admission.js';
 import { watchParent } from './parent-watchdog.js';
 
 export interface EchoGameServerOptions {
@@ -27,7 +31,12 @@ export interface EchoGameServerOptions {
   healthIntervalMs?: number;
   /** Receives one JSON object per line. */
   logger?: (line: string) => void;
+  /** Players must show a match token before anything else (the SDK client is the server's own). */
+  requireMatchToken?: { jwksUrl: string; issuer: string };
 }
+
+/** UDP peers remembered as admitted at most (the oldest is forgotten first; it shows a token again). */
+const MAX_ADMITTED_PEERS = 10_000;
 
 export type EchoCloseOutcome = { reason: 'exit' | 'close' } | { reason: 'crash'; code: number };
 
@@ -59,7 +68,9 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
   const sdk = new AgonesSdkClient({ port: opts.sdkPort ?? 9358 });
   const { udp, tcp, udpPort, tcpPort } = await bindSockets(opts.port, host);
   const conns = new Set<net.Socket>();
-  log('info', 'listening', { udpPort, tcpPort, host });
+  const admission = opts.requireMatchToken ? new MatchAdmission({ ...opts.requireMatchToken, sdk }) : undefined;
+  const admittedPeers = new Set<string>();
+  log('info', 'listening', { udpPort, tcpPort, host, require_match_token: admission !== undefined });
 
   // Ready first, then a health ping every interval. Ready is retried on later ticks until it
   // succeeds, because the SDK sidecar may start after us (the Agones docs warn about this).
@@ -155,6 +166,35 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
     }
   }
 
+  /**
+   * A line from a peer: with an admission check, `TOKEN <token>` admits the peer and nothing else runs until it
+   * has; without one, every line is a command.
+   */
+  async function answerLine(line: string, peer: { admitted: boolean }): Promise<Reply> {
+    if (!admission) return runCommand(line);
+    const [command, token, ...rest] = line.trim().split(' ');
+    if (command === 'TOKEN') {
+      if (!token || rest.length > 0) return { text: 'usage: TOKEN <match token>', ack: false, error: true };
+      const outcome = await admission.admit(token);
+      if (!outcome.admitted) {
+        log('info', 'refused a player', { reason: outcome.reason });
+        return { text: outcome.reason, ack: false, error: true };
+      }
+      peer.admitted = true;
+      log('info', 'admitted a player', { player_id: outcome.playerId, team: outcome.team });
+      return { text: `ADMITTED: ${outcome.playerId} ${outcome.team}\n`, ack: false };
+    }
+    if (!peer.admitted) return { text: 'present a match token first: TOKEN <token>', ack: false, error: true };
+    return runCommand(line);
+  }
+
+  /** UDP peers are admitted by address and port, in a bounded set: the least recently active is forgotten first. */
+  function rememberUdpPeer(key: string): void {
+    admittedPeers.delete(key);
+    admittedPeers.add(key);
+    if (admittedPeers.size > MAX_ADMITTED_PEERS) admittedPeers.delete(admittedPeers.values().next().value!);
+  }
+
   function format(reply: Reply, ackPrefix: string): string {
     if (reply.error) return `ERROR: ${reply.text}\n`;
     return reply.ack ? `${ackPrefix}${reply.text}\n` : reply.text;
@@ -188,7 +228,10 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
   udp.on('message', (msg, rinfo) => {
     const line = msg.toString('utf8').trim();
     void (async () => {
-      const reply = await runCommand(line);
+      const key = `${rinfo.address}|${rinfo.port}`;
+      const peer = { admitted: admittedPeers.has(key) };
+      const reply = await answerLine(line, peer);
+      if (peer.admitted) rememberUdpPeer(key);
       const out = format(reply, 'ACK: ');
       if (out !== '' && !closing) {
         await new Promise<void>((r) => udp.send(out, rinfo.port, rinfo.address, () => r()));
@@ -204,6 +247,7 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
     sock.setEncoding('utf8');
     let buf = '';
     let queue: Promise<void> = Promise.resolve(); // answer lines in the order they arrived
+    const peer = { admitted: false };
     sock.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > 64 * 1024) return void sock.destroy(); // same cap as Go's bufio.Scanner
@@ -213,7 +257,7 @@ export async function startEchoGameServer(opts: EchoGameServerOptions): Promise<
         buf = buf.slice(nl + 1);
         queue = queue.then(async () => {
           if (closing) return;
-          const reply = await runCommand(line);
+          const reply = await answerLine(line, peer);
           const out = format(reply, 'ACK TCP: ');
           if (out !== '' && sock.writable) await new Promise<void>((r) => sock.write(out + '\n', () => r()));
           await afterReply(reply.after);
@@ -265,6 +309,7 @@ export interface GameServerCliArgs {
   port: number;
   host: string;
   sdkPort: number;
+  requireMatchToken?: { jwksUrl: string; issuer: string };
 }
 
 /** The value of `--name V` or `--name=V`, the last one winning. */
@@ -285,7 +330,24 @@ export function parseGameServerArgs(argv: string[], env: NodeJS.ProcessEnv): Gam
   const port = toPort('--port / PORT', flagValue(argv, '--port') ?? (env.PORT || '7654'));
   const host = toHost('--host / GGSCALE_GAME_SERVER_HOST', flagValue(argv, '--host') ?? (env.GGSCALE_GAME_SERVER_HOST || '0.0.0.0'));
   const sdkPort = toPort('AGONES_SDK_HTTP_PORT', env.AGONES_SDK_HTTP_PORT || '9358');
-  return { port, host, sdkPort };
+  if (!argv.includes('--require-match-token')) return { port, host, sdkPort };
+  const jwksUrl = flagValue(argv, '--jwks-url') ?? env.GGSCALE_JWKS_URL ?? '';
+  const issuer = flagValue(argv, '--issuer') ?? env.GGSCALE_ISSUER ?? '';
+  if (jwksUrl === '' || issuer === '') {
+    throw new Error('--require-match-token needs the JWKS URL (--jwks-url or GGSCALE_JWKS_URL) and the issuer (--issuer or GGSCALE_ISSUER)');
+  }
+  return { port, host, sdkPort, requireMatchToken: { jwksUrl: toHttpUrl('--jwks-url / GGSCALE_JWKS_URL', jwksUrl), issuer } };
+}
+
+function toHttpUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`invalid ${name}: not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`invalid ${name}: not an http(s) URL`);
+  return url.href;
 }
 
 function toHost(name: string, value: string): string {
@@ -301,10 +363,10 @@ function toPort(name: string, value: string): number {
 
 /** Entry point for `ggscale gameserver`: runs until SIGTERM/SIGINT, EXIT or CRASH. */
 export async function runGameServerCli(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { port, host, sdkPort } = parseGameServerArgs(argv, env);
+  const { port, host, sdkPort, requireMatchToken } = parseGameServerArgs(argv, env);
   const sink = (line: string) => void process.stdout.write(line + '\n');
   const log = jsonLog(sink);
-  const server = await startEchoGameServer({ port, host, sdkPort, logger: sink });
+  const server = await startEchoGameServer({ port, host, sdkPort, logger: sink, ...(requireMatchToken ? { requireMatchToken } : {}) });
   const onSignal = (signal: NodeJS.Signals) => {
     log('info', `received ${signal}, shutting down`);
     void server.close();

@@ -8,9 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../../internal/telemetry/logger.js';
 import { ALLOCATION_LABEL, type Labels } from '../labels.js';
 import type { FleetSpec, GameServerEventType, GameServerState, GameServerView } from '../types.js';
-import { startSdkEndpoint, type SdkEndpoint } from './sdk-endpoint.js';
+import { SDK_JWKS_PATH, startSdkEndpoint, type SdkEndpoint } from './sdk-endpoint.js';
 
 const SHUTDOWN_GRACE_MS = 2_000;
+
+export type MatchTokenVerification = () => Promise<{ issuer: string; jwks: unknown }>;
 const OUTPUT_TAIL_LINES = 20;
 
 export interface LocalGameServerOptions {
@@ -23,6 +25,8 @@ export interface LocalGameServerOptions {
   argv: string[];
   /** The child's environment, without the SDK port (added here). */
   env: Record<string, string>;
+  /** How match tokens verify (the issuer, the JWKS): handed to the server as GGSCALE_ISSUER and GGSCALE_JWKS_URL. */
+  matchTokens?: MatchTokenVerification;
   logger: Logger;
   onChange(server: LocalGameServer, type: GameServerEventType): void;
   onExit(server: LocalGameServer): void;
@@ -70,12 +74,14 @@ export class LocalGameServer {
         view: () => this.view(),
         setLabel: (key, value) => this.setMetadata('labels', `agones.dev/sdk-${key}`, value),
         setAnnotation: (key, value) => this.setMetadata('annotations', `agones.dev/sdk-${key}`, value),
+        ...(this.options.matchTokens ? { jwks: async () => (await this.options.matchTokens!()).jwks } : {}),
       });
+      const verification = await this.matchTokenEnv(this.sdk.port);
       if (this.stopping) return void (await this.finish());
       const [command, ...args] = this.options.argv;
       const child = spawn(command!, args, {
         // The advertised address is also the one to listen on (the echo server reads it; custom commands may).
-        env: { ...this.options.env, AGONES_SDK_HTTP_PORT: String(this.sdk.port), GGSCALE_GAME_SERVER_HOST: this.options.host },
+        env: { ...this.options.env, ...verification, AGONES_SDK_HTTP_PORT: String(this.sdk.port), GGSCALE_GAME_SERVER_HOST: this.options.host },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
@@ -93,6 +99,22 @@ export class LocalGameServer {
       this.output.push(`start failed: ${(error as Error).message}`);
       this.spawning = false;
       this.onProcessExit(null, null);
+    }
+  }
+
+  /**
+   * What a server needs to check match tokens (`ggscale gameserver --require-match-token` reads it): the issuer,
+   * and the JWKS served beside its SDK, so it verifies without knowing where ggscale's own HTTP port is. When
+   * the issuer cannot be read now, the server starts without it (and a server that requires tokens says so).
+   */
+  private async matchTokenEnv(sdkPort: number): Promise<Record<string, string>> {
+    if (!this.options.matchTokens) return {};
+    try {
+      const { issuer } = await this.options.matchTokens();
+      return { GGSCALE_ISSUER: issuer, GGSCALE_JWKS_URL: `http://127.0.0.1:${sdkPort}${SDK_JWKS_PATH}` };
+    } catch (error) {
+      this.options.logger.warn({ err: error, game_server: this.name }, 'match-token verification is not available to this game server');
+      return {};
     }
   }
 

@@ -19,7 +19,7 @@ import type {
   GameServerView,
 } from '../types.js';
 import { defaultGameServerCommand, gameServerEnv, resolveCommand } from './default-command.js';
-import { LocalGameServer } from './game-server-process.js';
+import { LocalGameServer, type MatchTokenVerification } from './game-server-process.js';
 import { findOrphans, killOrphans } from './orphans.js';
 import { PortPool } from './port-pool.js';
 
@@ -28,6 +28,8 @@ export interface LocalBackendOptions {
   logger: Logger;
   /** The command of fleets that name none; default: the echo server shipped with ggscale. */
   defaultCommand?: string[];
+  /** How match tokens verify, handed to each game server (see LocalGameServer). */
+  matchTokens?: MatchTokenVerification;
 }
 
 interface Waiter {
@@ -327,6 +329,7 @@ export class LocalBackend implements FleetBackend {
           host: this.options.config.host,
           argv: resolveCommand(fleet.command ?? this.defaultCommand, port),
           env: gameServerEnv(port, name, this.node),
+          ...(this.options.matchTokens ? { matchTokens: this.options.matchTokens } : {}),
           logger: this.options.logger,
           onChange: (s, type) => this.onChange(s, type),
           onExit: (s) => this.onExit(s),

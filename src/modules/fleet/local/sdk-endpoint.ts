@@ -16,7 +16,12 @@ export interface SdkHandlers {
   /** Stored as agones.dev/sdk-<key>, as Agones does. */
   setLabel(key: string, value: string): void;
   setAnnotation(key: string, value: string): void;
+  /** The keys match tokens verify with (GGSCALE_JWKS_URL of a local game server); undefined: not served. */
+  jwks?(): Promise<unknown>;
 }
+
+/** Not part of Agones' gateway: where a local game server fetches the JWKS that verifies match tokens. */
+export const SDK_JWKS_PATH = '/ggscale/jwks.json';
 
 export interface SdkEndpoint {
   port: number;
@@ -86,6 +91,9 @@ async function answer(req: http.IncomingMessage, sdk: SdkHandlers): Promise<{ st
       sdk.setAnnotation(key, value);
       return { status: 200, body: {} };
     }
+    case `GET ${SDK_JWKS_PATH}`:
+      if (sdk.jwks) return { status: 200, body: await sdk.jwks() };
+      return { status: 404, body: { error: 'this local fleet serves no JWKS' } };
     default:
       return { status: 404, body: { error: `${route} is not part of the SDK served by ggscale's local fleet` } };
   }

@@ -38,7 +38,15 @@ for (const [index, kind] of databaseKinds().entries()) {
       database = await kind.create();
       t = await buildTestApp({
         db: database.db,
-        env: { MATCHMAKER_INTERVAL_MS: '100', FLEET_LOCAL_BUFFER: '1', FLEET_LOCAL_PORT_RANGE: `${range.first}-${range.last}`, FLEET_SWEEP_INTERVAL_MS: '200' },
+        // Nothing cached (CREDENTIAL_CACHE_MS=0): a match is stored with its project's settings read cold, the
+        // case that once made the embedded database wait for itself.
+        env: {
+          MATCHMAKER_INTERVAL_MS: '100',
+          FLEET_LOCAL_BUFFER: '1',
+          FLEET_LOCAL_PORT_RANGE: `${range.first}-${range.last}`,
+          FLEET_SWEEP_INTERVAL_MS: '200',
+          CREDENTIAL_CACHE_MS: '0',
+        },
       });
       app = t.app;
       base = await listen(t);

@@ -4,6 +4,7 @@
  * interleaved requests would otherwise swap tenants), and RLS here guards against our own bugs, not against
  * injected SQL. Production means real PostgreSQL.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PgliteWorkerSession } from './pglite-session.js';
 import { Mutex } from './mutex.js';
 import { currentDeadline, deadlineExceeded } from '../deadline.js';
@@ -28,6 +29,22 @@ export interface PgliteOptions {
   onOperator?: (action: string) => void;
   /** How often the maintenance pass runs (ANALYZE, and VACUUM where rows died); 0: never. Default 60 s. */
   maintenanceIntervalMs?: number;
+}
+
+/**
+ * The transaction the current async context runs inside, while it runs. A database call made from inside it
+ * (not through its `tx`) would queue behind the one session it holds and wait for itself forever: such a call
+ * is refused at once instead. (On PostgreSQL it would take a second connection; here it is a bug to fix.)
+ */
+const insideTransaction = new AsyncLocalStorage<{ open: boolean }>();
+
+function nestedCallError(): Error | undefined {
+  if (insideTransaction.getStore()?.open) {
+    return Object.assign(new Error('a database call from inside a transaction on the embedded database would wait for itself forever; use the transaction\'s tx'), {
+      code: 'NESTED_TRANSACTION',
+    });
+  }
+  return undefined;
 }
 
 export class PgliteDatabase implements Database {
@@ -111,12 +128,16 @@ export class PgliteDatabase implements Database {
   /** BEGIN (and the opening statements, in the same message), fn, COMMIT; ROLLBACK when anything fails. */
   private async transaction<T>(opening: { sql: string; params: readonly SqlParam[] }[], fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const signal = currentDeadline();
+    const nested = nestedCallError();
+    if (nested) throw nested;
     return this.mutex.run(async () => {
       this.inUse++;
+      const held = { open: true };
       try {
         await this.pg.batch([{ sql: 'begin' }, ...opening]);
         try {
-          const result = await fn(this.queryable(signal));
+          const result = await insideTransaction.run(held, () => fn(this.queryable(signal)));
+          held.open = false;
           // The client has been told the request failed: what it did must not commit.
           if (signal?.aborted) throw deadlineExceeded();
           await this.pg.query('commit');
@@ -126,6 +147,7 @@ export class PgliteDatabase implements Database {
           throw error;
         }
       } finally {
+        held.open = false;
         this.inUse--;
       }
     }, signal);
@@ -137,6 +159,8 @@ export class PgliteDatabase implements Database {
 
   /** The common read: one message to the worker (BEGIN, scope, the statement, COMMIT). */
   tenantQuery<T extends object = Row>(scope: TenantScope, text: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    const nested = nestedCallError();
+    if (nested) return Promise.reject(nested);
     return this.mutex.run(async () => {
       this.inUse++;
       try {

@@ -125,7 +125,7 @@ export class NotificationService implements NotificationsApi {
     const checked = items.map(checkNotification);
     await this.requirePlayers(tx, scope, checked.map((item) => item.playerId));
     const persistent = checked.filter((item) => item.persistent);
-    const written = persistent.length > 0 ? await this.deps.store.write(tx, scope, persistent, await this.maxPerPlayer(scope)) : [];
+    const written = persistent.length > 0 ? await this.deps.store.write(tx, scope, persistent, await this.maxPerPlayer(scope, tx)) : [];
     const now = new Date().toISOString();
     let next = 0;
     const sent = checked.map((item): SentNotification => {
@@ -147,8 +147,8 @@ export class NotificationService implements NotificationsApi {
     return { sent, deliver: () => this.deps.deliver(scope, sent) };
   }
 
-  private async maxPerPlayer(scope: ProjectScope): Promise<number> {
-    const settings = await this.deps.settings.get(scope);
+  private async maxPerPlayer(scope: ProjectScope, tx: Queryable): Promise<number> {
+    const settings = await this.deps.settings.get(scope, tx);
     return settings.limits['notifications_max_per_player'] ?? this.deps.config.maxPerPlayer;
   }
 

@@ -1,5 +1,6 @@
 /** What the tenancy module offers the others (the only file of this folder another module may import). */
 import type { ProjectScope } from '../../http/auth-context.js';
+import type { Queryable } from '../../internal/db/database.js';
 import type { ProjectSettings } from './project-settings.js';
 
 export type { ProjectSettings } from './project-settings.js';
@@ -8,7 +9,8 @@ export { hashApiKey, looksLikeApiKey } from './api-key-format.js';
 /** A project's settings on the request path: at once when this node holds them, else loaded. */
 export interface ProjectSettingsSource {
   current(scope: ProjectScope): ProjectSettings | Promise<ProjectSettings>;
-  get(scope: ProjectScope): Promise<ProjectSettings>;
+  /** Inside a transaction of the same project, pass its `tx`: a miss is then read through it. */
+  get(scope: ProjectScope, tx?: Queryable): Promise<ProjectSettings>;
 }
 
 /** A credential the operator took away: what auth must stop trusting at once, on every node. */

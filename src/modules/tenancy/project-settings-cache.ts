@@ -3,7 +3,7 @@
  * scope and cached for a few seconds; operator changes invalidate them on every node.
  */
 import { LRUCache } from 'lru-cache';
-import type { Database } from '../../internal/db/database.js';
+import type { Database, Queryable } from '../../internal/db/database.js';
 import type { CacheBackend } from '../../internal/cache/cache.js';
 import type { ProjectScope } from '../../http/auth-context.js';
 import { normaliseSettings, type ProjectSettings } from './project-settings.js';
@@ -31,12 +31,17 @@ export class ProjectSettingsCache {
     return this.entries.get(scope.projectId) ?? this.load(scope);
   }
 
-  async get(scope: ProjectScope): Promise<ProjectSettings> {
-    return this.current(scope);
+  /**
+   * Inside a transaction, pass its `tx`: a miss is read through it (the embedded database's one session is held
+   * by that transaction, so a read of its own would wait for itself; on PostgreSQL it saves a connection).
+   */
+  async get(scope: ProjectScope, tx?: Queryable): Promise<ProjectSettings> {
+    return this.entries.get(scope.projectId) ?? this.load(scope, tx);
   }
 
-  private async load(scope: ProjectScope): Promise<ProjectSettings> {
-    const [row] = await this.db.tenantQuery<{ settings: unknown }>(scope, 'select settings from projects where id = $1', [scope.projectId]);
+  private async load(scope: ProjectScope, tx?: Queryable): Promise<ProjectSettings> {
+    const sql = 'select settings from projects where id = $1';
+    const [row] = tx ? await tx.query<{ settings: unknown }>(sql, [scope.projectId]) : await this.db.tenantQuery<{ settings: unknown }>(scope, sql, [scope.projectId]);
     const settings = normaliseSettings(row?.settings);
     // lru-cache reads a ttl of 0 as "forever": with caching off, nothing is kept.
     if (this.ttlMs > 0) this.entries.set(scope.projectId, settings, { ttl: this.ttlMs });

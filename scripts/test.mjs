@@ -34,8 +34,11 @@ if (setup.status !== 0) {
 Object.assign(env, JSON.parse(setup.stdout.toString()));
 
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// A file that hangs (a deadlock, a server that never answers) fails after this long instead of holding the
+// run, and CI's time, for ever; the slowest files take a few minutes on a loaded machine.
+const fileTimeoutMs = process.env.TEST_FILE_TIMEOUT_MS ?? '900000';
 const runFiles = (list, runEnv) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list], {
+  spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, '--test-reporter=spec', ...list], {
     stdio: 'inherit',
     env: runEnv,
   });

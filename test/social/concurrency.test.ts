@@ -53,16 +53,19 @@ for (const kind of databaseKinds()) {
     });
 
     it('concurrent requests and blocks cannot pass a limit', async () => {
-      const { project, players } = await projectWithPlayers(s, 8);
-      const [me, ...others] = players as [TestPlayer, ...TestPlayer[]];
+      const { project, players } = await projectWithPlayers(s, 12);
+      const [me, ...rest] = players as [TestPlayer, ...TestPlayer[]];
+      // Which three of `others` get my requests is up to the race: the target and its askers are players none
+      // of my requests can reach, so their pending counts start at zero whatever the race's order.
+      const others = rest.slice(0, 7);
       const patched = await operator(s.app, 'PATCH', `/v1/admin/projects/${project.projectId}`, { limits: { friends_max: 3, friend_requests_pending_max: 2 } });
       assert.equal(patched.statusCode, 200, patched.body);
       const sent = await Promise.all(others.map((other) => f.request(me.accessToken, { player_id: other.playerId })));
       assert.equal(sent.filter((res) => res.statusCode === 201).length, 3);
       assert.ok(sent.every((res) => res.statusCode === 201 || res.statusCode === 409));
 
-      const target = others[6]!;
-      const askers = others.slice(3, 6);
+      const target = rest[7]!;
+      const askers = rest.slice(8, 11);
       const received = await Promise.all(askers.map((asker) => f.request(asker.accessToken, { player_id: target.playerId })));
       assert.deepEqual(received.map((res) => res.statusCode).sort(), [201, 201, 409]);
     });

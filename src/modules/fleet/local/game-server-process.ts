@@ -11,9 +11,10 @@ import type { FleetSpec, GameServerEventType, GameServerState, GameServerView } 
 import { SDK_JWKS_PATH, startSdkEndpoint, type SdkEndpoint } from './sdk-endpoint.js';
 
 const SHUTDOWN_GRACE_MS = 2_000;
-
-export type MatchTokenVerification = () => Promise<{ issuer: string; jwks: unknown }>;
 const OUTPUT_TAIL_LINES = 20;
+
+/** The deployment's token issuer and published keys, which a game server checks match tokens with. */
+export type MatchTokenVerification = () => Promise<{ issuer: string; jwks: unknown }>;
 
 export interface LocalGameServerOptions {
   name: string;

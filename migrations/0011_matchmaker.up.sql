@@ -66,7 +66,9 @@ create table matchmaker_tickets (
   constraint matchmaker_tickets_scope_id_key unique (tenant_id, project_id, id),
   constraint matchmaker_tickets_project_fkey foreign key (tenant_id, project_id) references projects (tenant_id, id) on delete cascade,
   constraint matchmaker_tickets_ended check ((state in ('searching', 'matched')) = (ended_reason is null))
-);
+-- Room on each page for a row's next version: claiming a ticket (held_by, in no index) is then a HOT update
+-- that touches none of the table's indexes, which is most of a large pass's hold.
+) with (fillfactor = 70);
 -- The matcher's read: a pool's searching tickets, oldest first.
 create index matchmaker_tickets_searching_idx on matchmaker_tickets (tenant_id, project_id, pool_id, created_at, id) where state = 'searching';
 -- A party's searching ticket (a change of the party's members cancels it).

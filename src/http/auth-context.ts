@@ -16,6 +16,9 @@ export interface ProjectScope {
   projectId: string;
 }
 
+/** Only the tenant and project of what carries them (an auth context, a realtime session). */
+export const projectScopeOf = ({ tenantId, projectId }: ProjectScope): ProjectScope => ({ tenantId, projectId });
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the credential gate of the route's context before any handler runs. */

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, forbidden, unauthorized } from '../internal/errors/app-error.js';
 import { documentAuth } from './openapi.js';
 import { INVALID_TOKEN_CHALLENGE } from './problem.js';
-import type { AuthContext, CredentialKind } from './auth-context.js';
+import { projectScopeOf, type AuthContext, type CredentialKind, type ProjectScope } from './auth-context.js';
 
 // The scheme is case-insensitive (RFC 9110 §11.1) and followed by one or more spaces (RFC 6750 §2.1).
 const BEARER = /^bearer +([\x21-\x7e]{1,4096})$/i;
@@ -108,4 +108,9 @@ function guard(app: FastifyInstance, verifier: CredentialVerifier, budgets: Requ
 export function authOf(request: FastifyRequest) {
   if (!request.auth) throw unauthorized();
   return request.auth;
+}
+
+/** The tenant and project the request's credential is bound to. */
+export function scopeOf(request: FastifyRequest): ProjectScope {
+  return projectScopeOf(authOf(request));
 }

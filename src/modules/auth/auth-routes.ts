@@ -1,7 +1,7 @@
 /** Player auth (/v1/auth/*): sign-in routes take a publishable or secret key; the rest a player token. */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authOf, type CredentialGate } from '../../http/credential-gate.js';
+import { authOf, scopeOf, type CredentialGate } from '../../http/credential-gate.js';
 import { Id, Timestamp } from '../../http/schemas.js';
 import { unauthorized } from '../../internal/errors/app-error.js';
 import type { AuthService } from './auth-service.js';
@@ -40,11 +40,6 @@ export interface AuthRouteDeps {
 }
 
 const tags = ['player auth'];
-
-function scopeOf(request: FastifyRequest) {
-  const { tenantId, projectId } = authOf(request);
-  return { tenantId, projectId };
-}
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   app.get('/.well-known/jwks.json', { schema: { operationId: 'getJwks', tags, response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) } } }, async (_request, reply) => {

@@ -7,7 +7,7 @@
  * and the filter passes only later ones. A session that arrives from another node drops its channel
  * messages until the resume listener has sent it, under the same lock, everything after its last seq.
  */
-import type { ProjectScope } from '../../http/auth-context.js';
+import { projectScopeOf, type ProjectScope } from '../../http/auth-context.js';
 import type { Database } from '../../internal/db/database.js';
 import { forbidden, limitReached, validation } from '../../internal/errors/app-error.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
@@ -22,7 +22,7 @@ import type { ChannelRules } from './channel-access.js';
 import { channelTopic, parseChannel } from './channel-id.js';
 import { MESSAGE_EVENT, messageEvent, type ChannelFeed } from './channel-feed.js';
 import type { ChatConfig } from './config.js';
-import { scopeOf, SENDS_KEPT, type LocalSessions } from './local-sessions.js';
+import { SENDS_KEPT, type LocalSessions } from './local-sessions.js';
 import { DELETED_EVENT } from './history.js';
 import { checkBody } from './message-body.js';
 import type { MessageStore } from './message-store.js';
@@ -84,7 +84,7 @@ export class ChatService {
 
   async join(session: SessionRef, request: OpRequest): Promise<Record<string, unknown>> {
     const { rules, sessions, membership, realtime, feed, store, blocks } = this.deps;
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const history = historyOf(request.history);
     const channel = await rules.forPlayer(scope, request.channel, session.playerId, 'use');
     const topic = channelTopic(scope, channel.id);
@@ -154,7 +154,7 @@ export class ChatService {
   private async sendOnce(session: SessionRef, request: OpRequest): Promise<Record<string, unknown>> {
     const { sessions, rules, db, store, players } = this.deps;
     const state = sessions.state(session);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const channel = parseChannel(request.channel, session.playerId);
     if (!state?.channels[channel.id]) throw forbidden('Join the channel before sending to it.');
     const body = checkBody(request);
@@ -203,7 +203,7 @@ export class ChatService {
   /** The session leaves a channel (if it had joined): its player's last session there is a presence leave. */
   async leaveChannel(session: SessionRef, channel: string): Promise<void> {
     const { sessions, realtime } = this.deps;
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const state = sessions.state(session);
     const joined = state?.channels[channel] !== undefined;
     if (state && joined) {
@@ -235,7 +235,7 @@ export class ChatService {
     const mates = new Set<string>();
     for (const channel of channels) {
       if (mates.size === wanted.size) break;
-      for (const id of await this.deps.membership.players(scopeOf(session), channel)) if (wanted.has(id)) mates.add(id);
+      for (const id of await this.deps.membership.players(projectScopeOf(session), channel)) if (wanted.has(id)) mates.add(id);
     }
     return mates;
   }
@@ -263,7 +263,7 @@ export class ChatService {
     const { sessions, store, feed, blocks, membership, logger } = this.deps;
     const state = sessions.state(session);
     if (!state) return;
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const moved = Object.entries(state.channels).filter(([, [, node]]) => node !== sessions.nodeId);
     for (const channel of Object.keys(state.channels)) sessions.track(session, channel);
     if (moved.length === 0) return;
@@ -312,7 +312,7 @@ export class ChatService {
   /** Whether a live message reaches the session: not from a player it blocked, in room and party channels. */
   private reaches(session: SessionRef, message: ChatMessage): boolean {
     if (message.sender_id === session.playerId || message.channel.startsWith('dm:')) return true;
-    return !this.deps.blocks.blocks(scopeOf(session), session.playerId, message.sender_id);
+    return !this.deps.blocks.blocks(projectScopeOf(session), session.playerId, message.sender_id);
   }
 
   /** The players joined to a channel, each once, with their usernames. */

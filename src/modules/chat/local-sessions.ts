@@ -5,7 +5,7 @@
  * node: the sessions it holds with joined channels, to renew their leases, leave their channels when they
  * end, and know whether a topic has other listeners here.
  */
-import type { ProjectScope } from '../../http/auth-context.js';
+import { projectScopeOf, type ProjectScope } from '../../http/auth-context.js';
 import type { RealtimeApi, SessionRef } from '../realtime/api.js';
 import { channelTopic } from './channel-id.js';
 
@@ -30,8 +30,6 @@ export interface LocalSession {
   scope: ProjectScope;
   channels: Set<string>;
 }
-
-export const scopeOf = (session: SessionRef): ProjectScope => ({ tenantId: session.tenantId, projectId: session.projectId });
 
 const channelKey = (scope: ProjectScope, channel: string) => `${scope.tenantId}:${scope.projectId}:${channel}`;
 const playerKey = (scope: ProjectScope, playerId: string) => `${scope.tenantId}:${scope.projectId}:${playerId}`;
@@ -66,7 +64,7 @@ export class LocalSessions {
 
   /** Notes that the session (now on this node) has joined a channel. */
   track(session: SessionRef, channel: string): void {
-    const entry = this.sessions.get(session.key) ?? { ref: session, scope: scopeOf(session), channels: new Set<string>() };
+    const entry = this.sessions.get(session.key) ?? { ref: session, scope: projectScopeOf(session), channels: new Set<string>() };
     entry.ref = session;
     entry.channels.add(channel);
     this.sessions.set(session.key, entry);

@@ -16,7 +16,8 @@ import { ChatService } from './chat-service.js';
 import { chatSection } from './config.js';
 import { ChatHistory } from './history.js';
 import { LeaseRenewal } from './lease-renewal.js';
-import { LocalSessions, scopeOf } from './local-sessions.js';
+import { LocalSessions } from './local-sessions.js';
+import { projectScopeOf } from '../../http/auth-context.js';
 import { LEASE_TTL_MS, Membership } from './membership.js';
 import { MessageStore } from './message-store.js';
 import { ChatRetentionPurge } from './retention-purge.js';
@@ -73,7 +74,7 @@ export const chatModule = defineModule({
     social.onRelationChanged(async (scope, a, b) => {
       await Promise.all([blocks.reload(scope, a, true), blocks.reload(scope, b, true)]);
     });
-    realtime.onSignal(RELATION_SIGNAL, (session) => blocks.refresh(scopeOf(session), session.playerId, true));
+    realtime.onSignal(RELATION_SIGNAL, (session) => blocks.refresh(projectScopeOf(session), session.playerId, true));
     realtime.onSignal(LEAVE_SIGNAL, (session, signal) => {
       void service.leaveChannel(session, String(signal.channel)).catch((error: unknown) => logger.warn({ err: error }, 'chat: removing a member failed'));
     });

@@ -5,7 +5,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authOf } from '../../http/credential-gate.js';
+import { authOf, scopeOf } from '../../http/credential-gate.js';
 import { IdempotencyKeyHeaders, idempotencyKeyOf } from '../../http/idempotency-key.js';
 import { decodeCursor, encodeCursor } from '../../http/schemas.js';
 import { forbidden, validation } from '../../internal/errors/app-error.js';
@@ -31,11 +31,6 @@ import {
 import { formatInt64, metadataJson, parseInt64 } from './scores.js';
 
 const tags = ['leaderboards'];
-
-function scopeOf(request: FastifyRequest) {
-  const { tenantId, projectId } = authOf(request);
-  return { tenantId, projectId };
-}
 
 const boardJson = (board: Board) => ({
   id: board.id,

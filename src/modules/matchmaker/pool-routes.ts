@@ -1,7 +1,7 @@
 /** /v1/matchmaker/pools: a project's pools, with a secret key. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ProjectScope } from '../../http/auth-context.js';
-import { authOf } from '../../http/credential-gate.js';
+import { scopeOf } from '../../http/credential-gate.js';
 import { decodeCursor, encodeCursor } from '../../http/schemas.js';
 import type { PoolService } from './pool-service.js';
 import type { Ticket } from './ticket.js';
@@ -25,11 +25,6 @@ const POOL_ID = /^[a-z0-9_-]{1,64}$/;
 const isPosition = (value: unknown): value is { i: string } => {
   const v = value as { i?: unknown } | null;
   return typeof v === 'object' && v !== null && typeof v.i === 'string' && POOL_ID.test(v.i);
-};
-
-export const scopeOf = (request: FastifyRequest): ProjectScope => {
-  const { tenantId, projectId } = authOf(request);
-  return { tenantId, projectId };
 };
 
 export async function poolRoutes(app: FastifyInstance, deps: { pools: PoolService; onTicketsEnded: (scope: ProjectScope, tickets: Ticket[]) => void }): Promise<void> {

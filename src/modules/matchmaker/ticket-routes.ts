@@ -1,10 +1,9 @@
 /** /v1/matchmaker/tickets: a player's own tickets (player token), or any player's (secret key). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actingPlayerOf } from '../../http/acting-player.js';
-import { authOf } from '../../http/credential-gate.js';
+import { authOf, scopeOf } from '../../http/credential-gate.js';
 import { decodeCursor, encodeCursor } from '../../http/schemas.js';
 import { validation } from '../../internal/errors/app-error.js';
-import { scopeOf } from './pool-routes.js';
 import type { TicketCaller, TicketRequest, TicketService } from './ticket-service.js';
 import type { MatchService } from './match-service.js';
 import {

@@ -6,7 +6,7 @@
  * send does not mark a row delivered, so a player who was connected gets it again on its next connect;
  * clients dedupe by id.
  */
-import type { ProjectScope } from '../../http/auth-context.js';
+import { projectScopeOf, type ProjectScope } from '../../http/auth-context.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
 import type { RealtimeApi, RealtimeEvent, SessionRef } from '../realtime/api.js';
 import type { SentNotification } from './api.js';
@@ -15,8 +15,6 @@ import { storedView } from './notification-view.js';
 
 /** Players published to at once: a send to 1,000 players does not open 1,000 publishes together. */
 const DELIVERY_CONCURRENCY = 32;
-
-const scopeOf = (session: SessionRef): ProjectScope => ({ tenantId: session.tenantId, projectId: session.projectId });
 
 export class LiveNotifications {
   private realtime: RealtimeApi | undefined;
@@ -32,7 +30,7 @@ export class LiveNotifications {
   attach(realtime: RealtimeApi): void {
     this.realtime = realtime;
     realtime.onSessionStart((session, send) => this.sendPending(session, send));
-    realtime.welcomeField('notifications_pending', (session) => this.store.countUndelivered(scopeOf(session), session.playerId));
+    realtime.welcomeField('notifications_pending', (session) => this.store.countUndelivered(projectScopeOf(session), session.playerId));
   }
 
   /** Publishes each notification to its player's connections; a failure is logged (the stored ones come on connect). */
@@ -52,7 +50,7 @@ export class LiveNotifications {
 
   private async sendPending(session: SessionRef, send: (event: RealtimeEvent) => void): Promise<void> {
     if (this.onConnect === 0) return;
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const rows = await this.store.undelivered(scope, session.playerId, this.onConnect);
     for (const row of rows) send({ op: 'notification', notification: storedView(row) });
     await this.store.markDelivered(scope, session.playerId, rows.map((row) => String(row.id)));

@@ -4,7 +4,7 @@
  * Not visible means not found: a party the caller is not in (nor invited to, for party.get), an unknown
  * player and a blocked pair all answer `not-found`.
  */
-import type { ProjectScope } from '../../http/auth-context.js';
+import { projectScopeOf, type ProjectScope } from '../../http/auth-context.js';
 import { conflict, forbidden, limitReached, notFound, validation } from '../../internal/errors/app-error.js';
 import type { AuthApi } from '../auth/api.js';
 import type { NotificationsApi } from '../notifications/api.js';
@@ -44,8 +44,6 @@ export interface Limits {
   graceMs: number;
 }
 
-const scopeOf = (session: SessionRef): ProjectScope => ({ tenantId: session.tenantId, projectId: session.projectId });
-
 export class PartyService {
   constructor(private readonly deps: PartyServiceDeps) {}
 
@@ -69,7 +67,7 @@ export class PartyService {
 
   async create(session: SessionRef, request: OpRequest): Promise<Record<string, unknown>> {
     const input = createInputOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     if ((await this.deps.store.partyOf(scope, session.playerId)) !== undefined) throw conflict('The player is already in a party.');
     const id = newPartyId();
     const { party } = await this.deps.changes.apply(scope, id, async (current, now) => {
@@ -95,7 +93,7 @@ export class PartyService {
     onlyFields(request, ['party_id', 'player_id']);
     const partyId = partyIdOf(request);
     const target = playerIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const { inviteTtlMs } = await this.limits(scope);
     const [inviter, invitee] = await Promise.all([this.deps.players.get(scope, session.playerId), this.deps.players.get(scope, target)]);
     let expiresAt = 0;
@@ -131,7 +129,7 @@ export class PartyService {
   async join(session: SessionRef, request: OpRequest): Promise<Record<string, unknown>> {
     onlyFields(request, ['party_id']);
     const partyId = partyIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const me = session.playerId;
     const { party } = await this.deps.changes.apply(scope, partyId, async (current, now) => {
       if (!current) throw notFound(NO_PARTY);
@@ -159,7 +157,7 @@ export class PartyService {
   async leave(session: SessionRef, request: OpRequest): Promise<void> {
     onlyFields(request, ['party_id']);
     const partyId = partyIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     await this.deps.changes.apply(scope, partyId, async (party) => {
       if (!party || !isMember(party, session.playerId)) throw notFound(NO_PARTY);
       return removal(party, [session.playerId], 'left', await this.onlineOf(scope, party));
@@ -170,7 +168,7 @@ export class PartyService {
     onlyFields(request, ['party_id', 'player_id']);
     const partyId = partyIdOf(request);
     const target = playerIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     await this.deps.changes.apply(scope, partyId, async (party) => {
       this.assertLeader(party, session.playerId, target);
       if (target === session.playerId) throw validation('The leader leaves with party.leave, not party.kick.');
@@ -182,7 +180,7 @@ export class PartyService {
     onlyFields(request, ['party_id', 'player_id']);
     const partyId = partyIdOf(request);
     const target = playerIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     await this.deps.changes.apply(scope, partyId, async (party) => {
       this.assertLeader(party, session.playerId, target);
       if (target === session.playerId) return null;
@@ -198,7 +196,7 @@ export class PartyService {
   async data(session: SessionRef, request: OpRequest): Promise<void> {
     const partyId = partyIdOf(request);
     const input = dataInputOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const party = await this.deps.store.get(scope, partyId);
     if (!party || !isMember(party, session.playerId)) throw notFound(NO_PARTY);
     await this.charge(scope, session.playerId);
@@ -210,7 +208,7 @@ export class PartyService {
   async get(session: SessionRef, request: OpRequest): Promise<Record<string, unknown>> {
     onlyFields(request, ['party_id']);
     const partyId = partyIdOf(request);
-    const scope = scopeOf(session);
+    const scope = projectScopeOf(session);
     const party = await this.deps.store.get(scope, partyId);
     const now = Date.now();
     const visible = party && (isMember(party, session.playerId) || liveInvites(party, now).some((invite) => invite.player_id === session.playerId));

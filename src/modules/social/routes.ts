@@ -1,9 +1,9 @@
 /** /v1/friends: the acting player's relations (its own token, or a secret key with ?player_id=). */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { actingPlayerOf } from '../../http/acting-player.js';
 import type { ProjectScope } from '../../http/auth-context.js';
-import { authOf } from '../../http/credential-gate.js';
+import { scopeOf } from '../../http/credential-gate.js';
 import { decodeCursor, encodeCursor } from '../../http/schemas.js';
 import { validation } from '../../internal/errors/app-error.js';
 import type { RelationReads } from './relation-reads.js';
@@ -34,11 +34,6 @@ const ID = /^[1-9][0-9]{0,17}$/;
 const isPosition = (value: unknown): value is { r: number; p: string } => {
   const v = value as { r?: unknown; p?: unknown } | null;
   return typeof v === 'object' && v !== null && Number.isInteger(v.r) && (v.r as number) >= 1 && (v.r as number) <= 4 && typeof v.p === 'string' && ID.test(v.p);
-};
-
-const scopeOf = (request: FastifyRequest): ProjectScope => {
-  const { tenantId, projectId } = authOf(request);
-  return { tenantId, projectId };
 };
 
 /** Pays one friend request against the acting player's hourly budget. */

@@ -62,6 +62,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<BuiltApp>
     throw error;
   });
   const { provisions } = composed;
+  const { usage } = provisions;
 
   const app: FastifyInstance = Fastify({
     // pino's Logger is a FastifyBaseLogger with more members; Fastify's generics would otherwise leak it everywhere.
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps, config: Config): Promise<BuiltApp>
     const ms = reply.elapsedTime;
     deps.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, ms / 1000);
     accessLog({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(ms * 100) / 100 });
+    usage.requestAnswered(request.auth, reply.statusCode);
     done();
   });
 

@@ -16,6 +16,7 @@ import { realtimeModule } from '../modules/realtime/module.js';
 import { socialModule } from '../modules/social/module.js';
 import { storageModule } from '../modules/storage/module.js';
 import { tenancyModule } from '../modules/tenancy/module.js';
+import { usageModule } from '../modules/usage/module.js';
 
 export const modules = [
   tenancyModule,
@@ -32,6 +33,7 @@ export const modules = [
   leaderboardsModule,
   matchmakerModule,
   storageModule,
+  usageModule,
 ] as const;
 
 /** Tables the app itself owns (the migrations' bookkeeping and the deployment's identity). */

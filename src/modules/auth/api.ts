@@ -1,5 +1,5 @@
 /** What the auth module offers the others (the only file of this folder another module may import). */
-import type { AuthContext } from '../../http/auth-context.js';
+import type { AuthContext, ProjectScope } from '../../http/auth-context.js';
 import type { CredentialGate, CredentialVerifier } from '../../http/credential-gate.js';
 import type { MatchClaims } from './access-tokens.js';
 import type { Invalidation } from './credential-resolver.js';
@@ -26,6 +26,8 @@ export interface AuthApi {
     /** The issuer and the JWKS a game server verifies match tokens with (the local fleet hands them on). */
     verification(): Promise<{ issuer: string; jwks: { keys: Record<string, unknown>[] } }>;
   };
+  /** Hears every sign-in on this node (signup, login, device, refresh) once its session has committed. */
+  onSignIn(listener: (scope: ProjectScope, playerId: string) => void): void;
   /** Which players exist in a project, and their usernames. */
   players: Pick<PlayerDirectory, 'find' | 'get' | 'byUsername'>;
 }

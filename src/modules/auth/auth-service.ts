@@ -48,6 +48,8 @@ export class AuthService {
     private readonly sessions: SessionStore,
     private readonly hasher: PasswordHasher,
     private readonly resolver: CredentialResolver,
+    /** A player signed in (signup, login, device, refresh), after the session committed: usage counts MAU. */
+    private readonly signedIn: (scope: ProjectScope, playerId: string) => void = () => undefined,
   ) {}
 
   private async signIn(tx: Queryable, scope: ProjectScope, player: PlayerRow): Promise<SignedIn> {
@@ -59,7 +61,7 @@ export class AuthService {
     const secret = await this.hasher.hash(input.password);
     await this.tokens.ready();
     try {
-      return await this.db.withTenant(scope, async (tx) => {
+      const done = await this.db.withTenant(scope, async (tx) => {
         const [player] = await tx.query<PlayerRow>(
           `insert into players (tenant_id, project_id, email, username) values ($1, $2, $3, $4)
            returning id, email, username, banned_at, created_at`,
@@ -71,6 +73,8 @@ export class AuthService {
         );
         return this.signIn(tx, scope, player!);
       });
+      this.signedIn(scope, done.player.id);
+      return done;
     } catch (error) {
       throw takenError(error) ?? error;
     }
@@ -90,14 +94,16 @@ export class AuthService {
     if (found.banned_at) throw forbidden('This player is banned from this game.');
     await this.tokens.ready();
     // The session starts in one statement: its own tenant transaction, one round trip.
-    return this.signIn({ query: (text, params) => this.db.tenantQuery(scope, text, params) }, scope, found);
+    const done = await this.signIn({ query: (text, params) => this.db.tenantQuery(scope, text, params) }, scope, found);
+    this.signedIn(scope, done.player.id);
+    return done;
   }
 
   async device(scope: ProjectScope, deviceId: string): Promise<{ created: boolean; signedIn: SignedIn }> {
     await this.tokens.ready();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.withTenant(scope, async (tx) => {
+        const done = await this.db.withTenant(scope, async (tx) => {
           const [existing] = await tx.query<PlayerRow>(
             `select p.id, p.email, p.username, p.banned_at, p.created_at
                from identities i join players p on p.tenant_id = i.tenant_id and p.project_id = i.project_id and p.id = i.player_id
@@ -118,6 +124,8 @@ export class AuthService {
           );
           return { created: true, signedIn: await this.signIn(tx, scope, player!) };
         });
+        this.signedIn(scope, done.signedIn.player.id);
+        return done;
       } catch (error) {
         // Two first sign-ins of one device at once: the loser retries and finds the winner's player.
         if (attempt === 0 && isUniqueViolation(error, 'identities_subject_key')) continue;
@@ -134,6 +142,7 @@ export class AuthService {
       await this.resolver.invalidate({ type: 'session', id: outcome.revokedSession });
       throw unauthorized('The refresh token was already used: the session has been ended.');
     }
+    this.signedIn(scope, outcome.playerId);
     return outcome.pair;
   }
 

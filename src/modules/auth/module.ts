@@ -2,6 +2,7 @@
  * Player auth and the credentials of every request: signing keys and access tokens, sessions and refresh
  * rotation, sign-in budgets, and the credential gate every module's routes are guarded by.
  */
+import type { ProjectScope } from '../../http/auth-context.js';
 import { createCredentialGate } from '../../http/credential-gate.js';
 import { defineModule } from '../contract.js';
 import { AccessTokens } from './access-tokens.js';
@@ -40,7 +41,10 @@ export const authModule = defineModule({
 
     const hasher = new PasswordHasher({ concurrency: config.hashConcurrency, maxQueue: config.hashQueue });
     const sessions = new SessionStore(tokens, { refreshTtlSeconds: config.refreshTtlSeconds, reuseGraceSeconds: config.reuseGraceSeconds });
-    const auth = new AuthService(db, tokens, sessions, hasher, resolver);
+    const signInListeners: ((scope: ProjectScope, playerId: string) => void)[] = [];
+    const auth = new AuthService(db, tokens, sessions, hasher, resolver, (scope, playerId) => {
+      for (const listener of signInListeners) listener(scope, playerId);
+    });
     const budgets = new SignInBudgets(needs.ratelimit.limiter, needs.tenancy.settings, needs.ratelimit.limits);
     const gate = createCredentialGate(resolver, needs.ratelimit.requestBudgets);
     return {
@@ -48,6 +52,7 @@ export const authModule = defineModule({
         credentials: resolver,
         gate,
         players: new PlayerDirectory(db),
+        onSignIn: (listener) => void signInListeners.push(listener),
         matchTokens: { sign: (claims, ttl) => tokens.signMatch(claims, ttl), verification: () => tokens.verification() },
       },
       async routes(app) {

@@ -1,0 +1,89 @@
+/**
+ * Adds this node's in-memory counts to the database every USAGE_FLUSH_SECONDS, and once more at shutdown.
+ *
+ * Safety: each flush takes the counts as a batch with an id of its own. A batch that fails stays pending,
+ * unchanged, and is retried first at the next flush with the same id; the database records applied ids in
+ * the batch's own transaction, so a retry of a batch whose commit did happen (only the answer was lost) is
+ * skipped instead of counted twice. Counts for an hour that is already final are dropped (a final hour never
+ * changes), with a warning. A node that dies loses what it counted since its last successful flush.
+ */
+import type { BackgroundJob } from '../contract.js';
+import type { Logger } from '../../internal/telemetry/logger.js';
+import { HOUR_MS, hourStart, isFinal } from './meters.js';
+import type { UsageBatch, UsageCounters } from './usage-counters.js';
+import type { UsageStore } from './usage-store.js';
+
+export interface FlusherOptions {
+  flushMs: number;
+  finalAfterMs: number;
+  now?: () => number;
+}
+
+export class UsageFlusher implements BackgroundJob {
+  readonly name = 'usage.flush';
+  private readonly pending: UsageBatch[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly counters: UsageCounters,
+    private readonly store: UsageStore,
+    private readonly logger: Logger,
+    private readonly options: FlusherOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.flushMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a flush under way; the final flush is close()'s (see module.ts). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One flush at a time: a call while one runs waits for it and then flushes what came meanwhile. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    this.running = this.flushOnce().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (!this.counters.empty) this.pending.push(this.counters.take());
+    this.dropFinalHours();
+    try {
+      while (this.pending.length > 0) {
+        const applied = await this.store.apply(this.pending[0]!);
+        if (!applied) this.logger.info({ batch: this.pending[0]!.id }, 'usage batch was already applied: skipped');
+        this.pending.shift();
+      }
+      await this.store.sampleStorage(new Date(hourStart(this.now())));
+    } catch (error) {
+      // Kept for the next flush (same batch, same id): nothing is lost while the database comes back.
+      this.logger.warn({ err: error, pending_batches: this.pending.length }, 'usage flush failed; its counts are kept for the next flush');
+    }
+  }
+
+  /** A final hour never changes: counts still pending for one (a long outage) are dropped, and logged. */
+  private dropFinalHours(): void {
+    const now = this.now();
+    const open = (hour: number) => !isFinal(hour + HOUR_MS, now, this.options.finalAfterMs);
+    let dropped = 0;
+    for (const batch of this.pending) {
+      const counts = batch.counts.filter((row) => open(row.hour));
+      const players = batch.players.filter((player) => open(hourStart(player.at)));
+      dropped += batch.counts.length - counts.length + batch.players.length - players.length;
+      batch.counts = counts;
+      batch.players = players;
+    }
+    if (dropped > 0) this.logger.warn({ dropped_rows: dropped }, 'usage counts for hours that are already final were dropped');
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The flush's safety (docs/api/usage.md): a flush that fails keeps its batch, unchanged and with its id, for
+ * the next flush; a batch the database has already applied (its commit happened, the answer was lost) is not
+ * added twice; counts still pending for an hour that became final are dropped.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UsageCounters, type UsageBatch } from '../../src/modules/usage/usage-counters.js';
+import { UsageFlusher } from '../../src/modules/usage/usage-flusher.js';
+import { UsageStore } from '../../src/modules/usage/usage-store.js';
+import { createLogger } from '../../src/internal/telemetry/logger.js';
+import { LogCapture } from '../support/app.js';
+import { createPglite, type TestDatabase } from '../support/db.js';
+
+const HOUR = 3_600_000;
+const scope = { tenantId: '1', projectId: '2' };
+
+/** A store that fails while `failing` is set, and records what it was asked to apply. */
+class FakeStore {
+  failing = false;
+  readonly applied: UsageBatch[] = [];
+  readonly seen = new Set<string>();
+  async apply(batch: UsageBatch): Promise<boolean> {
+    if (this.failing) throw new Error('database unavailable');
+    if (this.seen.has(batch.id)) return false;
+    this.seen.add(batch.id);
+    this.applied.push(structuredClone(batch));
+    return true;
+  }
+  async sampleStorage(): Promise<void> {}
+}
+
+function setup(start: number) {
+  let now = start;
+  const counters = new UsageCounters(() => now);
+  const store = new FakeStore();
+  const logs = new LogCapture();
+  const flusher = new UsageFlusher(counters, store as unknown as UsageStore, createLogger({ level: 'info', destination: logs }), {
+    flushMs: 1000,
+    finalAfterMs: 300_000,
+    now: () => now,
+  });
+  return { counters, store, flusher, logs, advance: (ms: number) => (now += ms) };
+}
+
+describe('usage flusher', () => {
+  it('keeps a failed batch for the next flush, with the same id, and adds later counts as a batch of their own', async () => {
+    const { counters, store, flusher } = setup(Date.UTC(2026, 0, 1, 10, 0, 5));
+    counters.add(scope, 'requests', 3);
+    counters.playerActive(scope, '7');
+    counters.playerActive(scope, '7');
+    store.failing = true;
+    await flusher.flush();
+    assert.equal(store.applied.length, 0);
+    counters.add(scope, 'requests', 2);
+    store.failing = false;
+    await flusher.flush();
+    assert.deepEqual(store.applied.map((batch) => batch.counts.map((row) => row.value)), [[3], [2]]);
+    assert.deepEqual(store.applied[0]!.players.map((player) => player.playerId), ['7']);
+    await flusher.flush();
+    assert.equal(store.applied.length, 2, 'nothing left to apply');
+  });
+
+  it('drops pending counts of an hour that became final, and says so', async () => {
+    const { counters, store, flusher, logs, advance } = setup(Date.UTC(2026, 0, 1, 10, 59, 0));
+    counters.add(scope, 'requests', 4);
+    store.failing = true;
+    await flusher.flush();
+    advance(HOUR + 301_000); // the 10:00 hour ended at 11:00 and became final at 11:05
+    counters.add(scope, 'requests', 1);
+    store.failing = false;
+    await flusher.flush();
+    assert.deepEqual(store.applied.flatMap((batch) => batch.counts.map((row) => row.value)), [1]);
+    assert.ok(logs.lines.some((line) => line.includes('already final')));
+  });
+});
+
+describe('usage store (pglite)', () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createPglite();
+  });
+  after(async () => database?.drop());
+
+  it('applies a batch once, whatever the retries', async () => {
+    const [ids] = await database.db.operator('test: seed', (tx) =>
+      tx.query<{ tenant_id: string; project_id: string; player_id: string }>(
+        `with t as (insert into tenants (name) values ('usage-store') returning id),
+              p as (insert into projects (tenant_id, name) select id, 'p' from t returning tenant_id, id),
+              pl as (insert into players (tenant_id, project_id) select tenant_id, id from p returning tenant_id, project_id, id)
+         select tenant_id::text, project_id::text, id::text as player_id from pl`,
+      ),
+    );
+    const at = Date.UTC(2026, 4, 3, 7, 30);
+    const projectScope = { tenantId: ids!.tenant_id, projectId: ids!.project_id };
+    const counters = new UsageCounters(() => at);
+    counters.add(projectScope, 'requests', 5);
+    counters.playerActive(projectScope, ids!.player_id);
+    const batch = counters.take();
+    const store = new UsageStore(database.db);
+    assert.equal(await store.apply(batch), true);
+    assert.equal(await store.apply(batch), false);
+    // The same player in another batch of the month is not counted again.
+    const again = new UsageCounters(() => at + HOUR);
+    again.playerActive(projectScope, ids!.player_id);
+    assert.equal(await store.apply(again.take()), true);
+    const rows = await database.db.operator('test: read', (tx) =>
+      tx.query<{ meter: string; hour: Date; value: string }>('select meter, hour, value::text as value from usage_hourly where tenant_id = $1 order by meter', [ids!.tenant_id]),
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.meter, new Date(row.hour).toISOString(), row.value]),
+      [
+        ['mau', '2026-05-03T07:00:00.000Z', '1'],
+        ['requests', '2026-05-03T07:00:00.000Z', '5'],
+      ],
+    );
+  });
+});

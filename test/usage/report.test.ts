@@ -11,7 +11,6 @@ import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { bearer, createProject, createTenant, operator, type TestProject } from '../support/tenancy.js';
 import { readUsage, usageUrl } from './helpers.js';
 
-
 for (const kind of databaseKinds()) {
   describe(`usage report (${kind.name})`, () => {
     let database: TestDatabase;

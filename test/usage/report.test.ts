@@ -51,9 +51,9 @@ for (const kind of databaseKinds()) {
       );
       const cells = report.items.map((item) => `${item.start.slice(11, 13)} ${item.meter} ${item.value}`);
       assert.deepEqual(cells, [
-        '04 mau 0', '04 requests 0', '04 storage_bytes 0',
-        '05 mau 0', '05 requests 10', '05 storage_bytes 48',
-        '06 mau 0', '06 requests 5', '06 storage_bytes 0',
+        '04 mau 0', '04 messages 0', '04 requests 0', '04 storage_bytes 0',
+        '05 mau 0', '05 messages 0', '05 requests 10', '05 storage_bytes 48',
+        '06 mau 0', '06 messages 0', '06 requests 5', '06 storage_bytes 0',
       ]);
       assert.ok(report.items.every((item) => item.project_id === null && item.final));
     });
@@ -64,9 +64,11 @@ for (const kind of databaseKinds()) {
         days.items.map((item) => [item.start.slice(0, 10), item.meter, item.value, item.project_id]),
         [
           ['2026-03-01', 'mau', 0, project.projectId],
+          ['2026-03-01', 'messages', 0, project.projectId],
           ['2026-03-01', 'requests', 15, project.projectId],
           ['2026-03-01', 'storage_bytes', 2, project.projectId], // 48 bytes for one hour of 24
           ['2026-03-02', 'mau', 3, project.projectId],
+          ['2026-03-02', 'messages', 0, project.projectId],
           ['2026-03-02', 'requests', 0, project.projectId],
           ['2026-03-02', 'storage_bytes', 0, project.projectId],
         ],

@@ -79,6 +79,11 @@ export interface RealtimeApi {
   readonly resumeWindowMs: number;
   /** Adds a module's ops (`channel.*`, `party.*`, …); a name registered twice fails the start. */
   registerOps(ops: Readonly<Record<string, OpHandler>>): void;
+  /**
+   * Hears every message this node counts for usage: a client frame accepted (past its budget, parsed, not a
+   * ping) and an event frame delivered to a client. Synchronous, on the frame path: keep it cheap.
+   */
+  onMessage(listener: (scope: ProjectScope) => void): void;
   /** The op names clients may send (`ping` and every registered op), for documentation and the fuzzers. */
   opNames(): string[];
   /**

@@ -36,6 +36,8 @@ export interface ConnectionContext {
   /** An op gets this long (REQUEST_TIMEOUT_MS), like an HTTP request. */
   opTimeoutMs: number;
   logger: Logger;
+  /** A client frame passed its budget and parsed, and is not a ping: usage counts it as a message. */
+  onFrameAccepted: (identity: PlayerIdentity) => void;
 }
 
 /** How long past its deadline an op may hold its connection's queue before it is answered `unavailable`. */
@@ -129,6 +131,7 @@ export class RealtimeConnection implements SessionSink {
       this.send(errorFrame('bad-request', parsed.message, parsed.id));
       return;
     }
+    if (parsed.request.op !== PING) this.context.onFrameAccepted(this.identity);
     this.serve(parsed.request);
   }
 

@@ -39,6 +39,11 @@ export const realtimeModule = defineModule({
     const { logger } = infra;
     const fanout = await createFanout({ backend: infra.core.cacheBackend, redisUrl: infra.core.redisUrl, namespace: () => infra.namespace.get(), logger });
     const ops = new OpRegistry();
+    // Usage's messages meter: client frames accepted (not pings) and event frames delivered, on this node.
+    const messageListeners: ((scope: ProjectScope) => void)[] = [];
+    const messageCounted = (scope: ProjectScope): void => {
+      for (const listener of messageListeners) listener(scope);
+    };
     const starter = new SessionStarter(
       { heartbeatMs: config.heartbeatMs, maxMessageBytes: config.maxMessageBytes, resumeWindowSeconds: config.resumeWindowMs / 1000 },
       logger,
@@ -54,7 +59,10 @@ export const realtimeModule = defineModule({
       context: {
         limits: { events: config.resumeBufferEvents, bytes: config.resumeBufferBytes },
         filters: hooks.filters,
-        onEventSent: () => metrics.eventsDelivered.inc(),
+        onEventSent: (identity) => {
+          metrics.eventsDelivered.inc();
+          messageCounted(identity);
+        },
         onSignal: (session, event) => hooks.signal(session, event),
       },
       windowMs: config.resumeWindowMs,
@@ -71,7 +79,7 @@ export const realtimeModule = defineModule({
     // and the app must start (and answer healthz) while the database is still away.
     void link.start((request) => sessions.answer(request));
     const hub = new RealtimeHub({
-      connection: { policy: config, ops, opTimeoutMs: infra.core.requestTimeoutMs, logger },
+      connection: { policy: config, ops, opTimeoutMs: infra.core.requestTimeoutMs, logger, onFrameAccepted: messageCounted },
       sessions,
       starter,
       heartbeatMs: config.heartbeatMs,
@@ -106,6 +114,7 @@ export const realtimeModule = defineModule({
     const api: RealtimeApi = {
       resumeWindowMs: config.resumeWindowMs,
       registerOps: (entries) => ops.register(entries),
+      onMessage: (listener) => void messageListeners.push(listener),
       opNames: () => ops.names,
       toPlayers,
       onSessionStart: (listener) => starter.onSessionStart(listener),

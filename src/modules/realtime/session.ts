@@ -57,8 +57,8 @@ export type EventFilter = (session: SessionRef, event: RealtimeEvent) => boolean
 export interface SessionContext {
   limits: BufferLimits;
   filters: readonly EventFilter[];
-  /** Counts each event sent (for the delivered-events metric). */
-  onEventSent: () => void;
+  /** Counts each event sent (the delivered-events metric, and usage's messages meter). */
+  onEventSent: (identity: PlayerIdentity) => void;
   /** A signal for the modules (an event whose op starts with SIGNAL_OP), never numbered nor sent. */
   onSignal: (session: SessionRef, event: RealtimeEvent) => void;
 }
@@ -175,7 +175,7 @@ export class RealtimeSession {
     this.remember({ seq, frame, origin });
     if (this.sink?.open) {
       this.sink.send(frame);
-      this.context.onEventSent();
+      this.context.onEventSent(this.identity);
     }
   }
 

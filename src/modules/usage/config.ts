@@ -16,7 +16,7 @@ export const usageSection: ConfigSection<'usage', UsageConfig> = defineSection(
   {
     metering: boolean('USAGE_METERING', {
       default: true,
-      doc: 'count usage (requests, MAU, storage bytes); `false` counts nothing and writes nothing',
+      doc: 'count usage (requests, MAU, realtime messages, storage bytes); `false` counts nothing and writes nothing',
     }),
     flushSeconds: integer('USAGE_FLUSH_SECONDS', {
       default: 10,

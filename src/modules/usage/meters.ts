@@ -1,7 +1,7 @@
 /** The meters and the UTC time arithmetic of usage (hours, days, months), shared by counting and reading. */
 
-/** The meters this slice measures (docs/api/usage.md); ccu_peak, server_seconds and messages come later. */
-export const METERS = ['mau', 'requests', 'storage_bytes'] as const;
+/** The meters this slice measures (docs/api/usage.md); ccu_peak and server_seconds come later. */
+export const METERS = ['mau', 'messages', 'requests', 'storage_bytes'] as const;
 export type Meter = (typeof METERS)[number];
 /** Meters a node counts in memory and adds to the hour's row at each flush. */
 export type CountedMeter = Exclude<Meter, 'storage_bytes' | 'mau'>;

@@ -1,5 +1,5 @@
 /**
- * Usage metering (docs/api/usage.md): requests, monthly active players and stored bytes per project and UTC
+ * Usage metering (docs/api/usage.md): requests, monthly active players, realtime messages and stored bytes per project and UTC
  * hour. Counts are kept in memory on the request path and flushed every USAGE_FLUSH_SECONDS and at
  * shutdown; the operator reads them per hour, day or month.
  */
@@ -20,7 +20,7 @@ const isMetered = (auth: AuthContext | undefined, status: number): auth is AuthC
 export const usageModule = defineModule({
   name: 'usage',
   config: usageSection,
-  needs: ['auth'],
+  needs: ['auth', 'realtime'],
   tables: ['usage_hourly', 'usage_mau', 'usage_flushes'],
   async build({ config, infra, needs }) {
     const store = new UsageStore(infra.db);
@@ -34,7 +34,10 @@ export const usageModule = defineModule({
           }
         : () => undefined,
     };
-    if (config.metering) needs.auth.onSignIn((scope, playerId) => counters.playerActive(scope, playerId));
+    if (config.metering) {
+      needs.auth.onSignIn((scope, playerId) => counters.playerActive(scope, playerId));
+      needs.realtime.onMessage((scope) => counters.add(scope, 'messages'));
+    }
     return {
       provides,
       async routes(app, { gate }) {

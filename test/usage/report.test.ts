@@ -109,6 +109,8 @@ for (const kind of databaseKinds()) {
         { from: '2026-01-01T00:00:00Z', to: '2027-01-03T00:00:00Z', granularity: 'day' }, // 367 days
         { from: '2016-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', granularity: 'month' }, // 121 months
         { from: 'yesterday', to: '2026-03-01T01:00:00Z', granularity: 'hour' },
+        { from: '0000-01-01T00:00:00Z', to: '0000-01-01T01:00:00Z', granularity: 'hour' },
+        { from: '2026-03-01T00:00:00Z', to: '2026-03-01T01:00:00', granularity: 'hour' },
         { from: '2026-03-01T00:00:00Z', to: '2026-03-01T01:00:00Z', granularity: 'week' },
         { from: '2026-03-01T00:00:00Z', to: '2026-03-01T01:00:00Z', granularity: 'hour', meter: 'bananas' },
         { from: '2026-03-01T00:00:00Z', to: '2026-03-01T01:00:00Z', granularity: 'hour', project_id: 'x' },

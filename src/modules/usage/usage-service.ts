@@ -36,6 +36,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 function instant(name: 'from' | 'to', text: string, granularity: Granularity): number {
   const ms = RFC3339.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(ms)) throw validation(`${name} must be an RFC 3339 date-time such as 2026-01-01T00:00:00Z.`);
+  // Nothing was metered before 1970; the bound also keeps year 0 and its like away from the database.
+  if (ms < 0) throw validation(`${name} must not be before 1970.`);
   if (!isAligned(ms, granularity)) throw validation(`${name} must be aligned to the ${granularity} in UTC.`);
   return ms;
 }

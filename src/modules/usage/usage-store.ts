@@ -37,12 +37,16 @@ const ADD_COUNTS_SQL = `
    order by 1, 2, 3, 4
   ${ADD_ON_CONFLICT}`;
 
-/** The storage gauge: every project's stored bytes now, as this hour's value (the last sample wins). */
+/**
+ * The storage gauge: every project's stored bytes now, as this hour's value (the last sample wins). It reads
+ * the storage module's running totals (one row per owner), not the objects; an unchanged value is not rewritten.
+ */
 const SAMPLE_STORAGE_SQL = `
   insert into usage_hourly (tenant_id, project_id, meter, hour, value)
   select tenant_id, project_id, 'storage_bytes', $1::timestamptz, sum(bytes) from storage_usage
    group by 1, 2 order by 1, 2
-  on conflict (tenant_id, project_id, meter, hour) do update set value = excluded.value`;
+  on conflict (tenant_id, project_id, meter, hour) do update set value = excluded.value
+   where usage_hourly.value is distinct from excluded.value`;
 
 export interface UsageTotal {
   meter: Meter;

@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Database } from '../../../src/internal/db/database.js';
 import { TINY_GAME_SERVER } from '../../fleet/helpers.js';
 import { bearer, createPlayer, createProject, createTenant, operator, type TestPlayer, type TestProject } from '../../support/tenancy.js';
+import { METERING_TABLES } from './isolation-oracle.js';
 
 export interface SeededProject extends TestProject {
   players: TestPlayer[];
@@ -144,6 +145,7 @@ export async function tenantSnapshot(db: Database, tenantId: string): Promise<Re
        where c.relkind in ('r', 'p') order by c.relname`);
     const snapshot: Record<string, string[]> = {};
     for (const { name } of tables) {
+      if (METERING_TABLES.has(name)) continue;
       const rows = await tx.query<{ row: string }>(`select t::text as row from "${name}" t where tenant_id = $1`, [tenantId]);
       snapshot[name] = rows.map((r) => r.row).sort();
     }

@@ -91,6 +91,19 @@ export const drivers: Record<string, Driver> = {
     path: '/v1/admin/tenants/{tenant_id}/projects',
     variants: ({ victim: v, attacker: x }) => [v.project.tenantId, x.project.tenantId].map((tenant) => ({ url: `/v1/admin/tenants/${tenant}/projects` })),
   },
+  getTenantUsage: {
+    method: 'GET',
+    path: '/v1/admin/tenants/{tenant_id}/usage',
+    variants: ({ victim: v, attacker: x }) => {
+      const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+      const range = `from=${hour.toISOString()}&to=${new Date(hour.getTime() + 3_600_000).toISOString()}&granularity=hour`;
+      return [
+        { url: `/v1/admin/tenants/${v.project.tenantId}/usage?${range}` },
+        { url: `/v1/admin/tenants/${v.project.tenantId}/usage?${range}&project_id=${v.project.projectId}` },
+        { url: `/v1/admin/tenants/${x.project.tenantId}/usage?${range}&project_id=${v.project.projectId}` },
+      ];
+    },
+  },
   updateProjectSettings: {
     method: 'PATCH',
     path: '/v1/admin/projects/{project_id}',

@@ -39,3 +39,19 @@ create table usage_flushes (
   applied_at timestamptz not null default now()
 );
 create index usage_flushes_applied_idx on usage_flushes (applied_at);
+
+-- A tenant's own ccu_peak: its lease set counts the tenant's open sockets, which is not the sum of its
+-- projects' peaks (they peak at different times). The other meters of a tenant are the sum of its projects.
+create table usage_tenant_hourly (
+  tenant_id  bigint not null references tenants (id) on delete cascade,
+  meter      text collate "C" not null check (meter in ('ccu_peak')),
+  hour       timestamptz not null check (hour = date_trunc('hour', hour, 'UTC')),
+  value      bigint not null check (value >= 0),
+  primary key (tenant_id, meter, hour)
+);
+select ggscale_isolate('usage_tenant_hourly', false);
+grant select on usage_tenant_hourly to ggscale_app;
+
+-- server_seconds recomputes the open hours from the allocations that overlap them: those still running
+-- (ended_at null) or ended within the open hours. Both are a range of this index.
+create index fleet_allocations_ended_idx on fleet_allocations (ended_at);

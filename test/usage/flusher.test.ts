@@ -28,6 +28,7 @@ class FakeStore {
     return true;
   }
   async sampleStorage(): Promise<void> {}
+  async measureServerSeconds(): Promise<void> {}
 }
 
 function setup(start: number) {

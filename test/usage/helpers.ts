@@ -35,7 +35,7 @@ export async function readUsage(app: FastifyInstance, tenantId: string, query: R
 
 /**
  * The hours around now (one before, two after), so activity that straddles an hour is still inside. Counters
- * add up across the hours; the storage gauge is the highest hourly sample.
+ * add up across the hours; the storage gauge and ccu_peak are the highest hourly value.
  */
 export async function recentTotals(app: FastifyInstance, tenantId: string, projectId?: string): Promise<Record<string, number>> {
   const hour = Math.floor(Date.now() / HOUR) * HOUR;
@@ -47,7 +47,8 @@ export async function recentTotals(app: FastifyInstance, tenantId: string, proje
   });
   const totals: Record<string, number> = {};
   for (const item of report.items) {
-    totals[item.meter] = item.meter === 'storage_bytes' ? Math.max(totals[item.meter] ?? 0, item.value) : (totals[item.meter] ?? 0) + item.value;
+    const highest = item.meter === 'storage_bytes' || item.meter === 'ccu_peak';
+    totals[item.meter] = highest ? Math.max(totals[item.meter] ?? 0, item.value) : (totals[item.meter] ?? 0) + item.value;
   }
   return totals;
 }

@@ -65,10 +65,10 @@ for (const kind of databaseKinds()) {
       const bob = await createPlayer(app, other); // another tenant: 1 request, 1 player
       await app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(bob.accessToken) }); // 1 request
 
-      await expectTotals(tenant, first.projectId, { mau: 2, messages: 0, requests: 7, storage_bytes: 0 });
-      await expectTotals(tenant, second.projectId, { mau: 1, messages: 0, requests: 1, storage_bytes: 0 });
-      await expectTotals(tenant, undefined, { mau: 3, messages: 0, requests: 8, storage_bytes: 0 });
-      await expectTotals(other.tenantId, undefined, { mau: 1, messages: 0, requests: 2, storage_bytes: 0 });
+      await expectTotals(tenant, first.projectId, { ccu_peak: 0, mau: 2, messages: 0, requests: 7, server_seconds: 0, storage_bytes: 0 });
+      await expectTotals(tenant, second.projectId, { ccu_peak: 0, mau: 1, messages: 0, requests: 1, server_seconds: 0, storage_bytes: 0 });
+      await expectTotals(tenant, undefined, { ccu_peak: 0, mau: 3, messages: 0, requests: 8, server_seconds: 0, storage_bytes: 0 });
+      await expectTotals(other.tenantId, undefined, { ccu_peak: 0, mau: 1, messages: 0, requests: 2, server_seconds: 0, storage_bytes: 0 });
     });
 
     it('counts answers refused with 4xx, but not 429 nor 5xx nor operator calls', async () => {
@@ -88,7 +88,7 @@ for (const kind of databaseKinds()) {
       t.provisions.usage.requestAnswered({ ...auth, kind: 'operator' }, 200);
       t.provisions.usage.requestAnswered(undefined, 200);
       const counted = statuses.filter((status) => status !== 429).length;
-      await expectTotals(project.tenantId, project.projectId, { mau: 0, messages: 0, requests: counted, storage_bytes: 0 });
+      await expectTotals(project.tenantId, project.projectId, { ccu_peak: 0, mau: 0, messages: 0, requests: counted, server_seconds: 0, storage_bytes: 0 });
     });
 
     it("samples a project's stored bytes as the hour's value, and a day is the mean of its hours", async () => {
@@ -103,7 +103,7 @@ for (const kind of databaseKinds()) {
         });
         assert.equal(put.statusCode, 201, put.body);
       }
-      await expectTotals(project.tenantId, project.projectId, { mau: 1, messages: 0, requests: 3, storage_bytes: 16 });
+      await expectTotals(project.tenantId, project.projectId, { ccu_peak: 0, mau: 1, messages: 0, requests: 3, server_seconds: 0, storage_bytes: 16 });
 
       const day = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
       const hours = await readUsage(app, project.tenantId, { from: iso(day), to: iso(day + 24 * HOUR), granularity: 'hour', meter: 'storage_bytes' });
@@ -125,7 +125,7 @@ for (const kind of databaseKinds()) {
       } finally {
         await node.close();
       }
-      assert.deepEqual(await recentTotals(app, project.tenantId, project.projectId), { mau: 1, messages: 0, requests: 2, storage_bytes: 0 });
+      assert.deepEqual(await recentTotals(app, project.tenantId, project.projectId), { ccu_peak: 0, mau: 1, messages: 0, requests: 2, server_seconds: 0, storage_bytes: 0 });
     });
 
     it('counts nothing with USAGE_METERING=false', async () => {
@@ -136,7 +136,7 @@ for (const kind of databaseKinds()) {
       } finally {
         await node.close();
       }
-      assert.deepEqual(await recentTotals(app, project.tenantId, project.projectId), { mau: 0, messages: 0, requests: 0, storage_bytes: 0 });
+      assert.deepEqual(await recentTotals(app, project.tenantId, project.projectId), { ccu_peak: 0, mau: 0, messages: 0, requests: 0, server_seconds: 0, storage_bytes: 0 });
     });
   });
 }

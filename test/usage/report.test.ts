@@ -1,6 +1,6 @@
 /**
  * GET /v1/admin/tenants/{tenant_id}/usage (docs/api/usage.md): every bucket listed, zeros included, ordered by
- * start and then meter; day and month buckets; final hours; bad ranges are 400 problem JSON; an unknown
+ * start and then meter; day and month buckets (sums, but ccu_peak the highest; a tenant's ccu_peak its own); final hours; bad ranges are 400 problem JSON; an unknown
  * tenant, or a project of another tenant, is 404; only the operator may read.
  */
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ for (const kind of databaseKinds()) {
     let app: FastifyInstance;
     let tenant: string;
     let project: TestProject;
+    let sibling: TestProject;
     let stranger: TestProject;
 
     before(async () => {
@@ -26,6 +27,7 @@ for (const kind of databaseKinds()) {
       app = t.app;
       tenant = await createTenant(app);
       project = await createProject(app, tenant);
+      sibling = await createProject(app, tenant);
       stranger = await createProject(app, await createTenant(app));
       // Known rows in the past (final hours), for one project of each tenant.
       await database.db.operator('test: usage rows', (tx) =>
@@ -33,8 +35,19 @@ for (const kind of databaseKinds()) {
           `insert into usage_hourly (tenant_id, project_id, meter, hour, value) values
              ($1, $2, 'requests', '2026-03-01T05:00:00Z', 10), ($1, $2, 'requests', '2026-03-01T06:00:00Z', 5),
              ($1, $2, 'storage_bytes', '2026-03-01T05:00:00Z', 48), ($1, $2, 'mau', '2026-03-02T00:00:00Z', 3),
-             ($3, $4, 'requests', '2026-03-01T05:00:00Z', 1000)`,
-          [tenant, project.projectId, stranger.tenantId, stranger.projectId],
+             ($1, $2, 'ccu_peak', '2026-03-01T05:00:00Z', 6), ($1, $2, 'ccu_peak', '2026-03-01T06:00:00Z', 4),
+             ($1, $2, 'server_seconds', '2026-03-01T05:00:00Z', 600), ($1, $2, 'server_seconds', '2026-03-01T06:00:00Z', 100),
+             ($1, $5, 'ccu_peak', '2026-03-01T05:00:00Z', 5), ($1, $5, 'server_seconds', '2026-03-01T05:00:00Z', 100),
+             ($3, $4, 'requests', '2026-03-01T05:00:00Z', 1000), ($3, $4, 'ccu_peak', '2026-03-01T05:00:00Z', 1000)`,
+          [tenant, project.projectId, stranger.tenantId, stranger.projectId, sibling.projectId],
+        ),
+      );
+      // The tenants' own peaks: at most the sum of their projects' (both projects did not peak at once).
+      await database.db.operator('test: tenant peaks', (tx) =>
+        tx.query(
+          `insert into usage_tenant_hourly (tenant_id, meter, hour, value) values
+             ($1, 'ccu_peak', '2026-03-01T05:00:00Z', 9), ($1, 'ccu_peak', '2026-03-01T06:00:00Z', 7), ($2, 'ccu_peak', '2026-03-01T05:00:00Z', 1000)`,
+          [tenant, stranger.tenantId],
         ),
       );
     });
@@ -51,9 +64,9 @@ for (const kind of databaseKinds()) {
       );
       const cells = report.items.map((item) => `${item.start.slice(11, 13)} ${item.meter} ${item.value}`);
       assert.deepEqual(cells, [
-        '04 mau 0', '04 messages 0', '04 requests 0', '04 storage_bytes 0',
-        '05 mau 0', '05 messages 0', '05 requests 10', '05 storage_bytes 48',
-        '06 mau 0', '06 messages 0', '06 requests 5', '06 storage_bytes 0',
+        '04 ccu_peak 0', '04 mau 0', '04 messages 0', '04 requests 0', '04 server_seconds 0', '04 storage_bytes 0',
+        '05 ccu_peak 9', '05 mau 0', '05 messages 0', '05 requests 10', '05 server_seconds 700', '05 storage_bytes 48',
+        '06 ccu_peak 7', '06 mau 0', '06 messages 0', '06 requests 5', '06 server_seconds 100', '06 storage_bytes 0',
       ]);
       assert.ok(report.items.every((item) => item.project_id === null && item.final));
     });
@@ -63,15 +76,25 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(
         days.items.map((item) => [item.start.slice(0, 10), item.meter, item.value, item.project_id]),
         [
+          ['2026-03-01', 'ccu_peak', 6, project.projectId], // the highest of its hours (6 and 4), not their sum
           ['2026-03-01', 'mau', 0, project.projectId],
           ['2026-03-01', 'messages', 0, project.projectId],
           ['2026-03-01', 'requests', 15, project.projectId],
+          ['2026-03-01', 'server_seconds', 700, project.projectId], // 600 + 100: summed
           ['2026-03-01', 'storage_bytes', 2, project.projectId], // 48 bytes for one hour of 24
+          ['2026-03-02', 'ccu_peak', 0, project.projectId],
           ['2026-03-02', 'mau', 3, project.projectId],
           ['2026-03-02', 'messages', 0, project.projectId],
           ['2026-03-02', 'requests', 0, project.projectId],
+          ['2026-03-02', 'server_seconds', 0, project.projectId],
           ['2026-03-02', 'storage_bytes', 0, project.projectId],
         ],
+      );
+      // The tenant's ccu_peak is its own samples' highest (9 at 05:00), not a sum of its projects'.
+      const tenantDays = await readUsage(app, tenant, { from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z', granularity: 'day' });
+      assert.deepEqual(
+        tenantDays.items.filter((item) => item.meter === 'ccu_peak' || item.meter === 'server_seconds').map((item) => [item.meter, item.value]),
+        [['ccu_peak', 9], ['server_seconds', 800]],
       );
       const months = await readUsage(app, tenant, { from: '2026-02-01T00:00:00Z', to: '2026-04-01T00:00:00Z', granularity: 'month', meter: 'requests' });
       assert.deepEqual(months.items.map((item) => [item.start, item.value]), [['2026-02-01T00:00:00.000Z', 0], ['2026-03-01T00:00:00.000Z', 15]]);

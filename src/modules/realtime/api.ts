@@ -43,6 +43,13 @@ export interface SessionRef {
   key: string;
 }
 
+/** Open WebSockets, counted across every node, of a tenant (projectId null) or of one of its projects. */
+export interface OpenCount {
+  tenantId: string;
+  projectId: string | null;
+  count: number;
+}
+
 /** A request frame: `op`, the optional `id`, and the op's own fields (unvalidated: each op checks its own). */
 export interface OpRequest {
   op: string;
@@ -84,6 +91,11 @@ export interface RealtimeApi {
    * ping) and an event frame delivered to a client. Synchronous, on the frame path: keep it cheap.
    */
   onMessage(listener: (scope: ProjectScope) => void): void;
+  /**
+   * The open WebSockets, across every node, of each tenant and project this node holds a connection of,
+   * from the connection-cap leases (usage samples its ccu_peak with it).
+   */
+  openConnections(): Promise<OpenCount[]>;
   /** The op names clients may send (`ping` and every registered op), for documentation and the fuzzers. */
   opNames(): string[];
   /**

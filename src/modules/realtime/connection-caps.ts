@@ -2,14 +2,16 @@
  * WebSocket connection caps per tenant and per player (docs/api/realtime.md), counted across every node that
  * shares the cache backend.
  *
- * Each open connection holds a lease in a per-player set and in a per-tenant set; a set refuses a lease once
- * it holds `cap` live members. Members are "<nodeId>:<connectionId>" and expire on their own: this node renews
+ * Each open connection holds a lease in a per-player set (when the player cap is on), in a per-tenant set and
+ * in a per-project set; a set refuses a lease once it holds `cap` live members. The tenant and project sets are
+ * held even without a cap (then uncapped): usage samples its ccu_peak from them (openCounts), across nodes. Members are "<nodeId>:<connectionId>" and expire on their own: this node renews
  * the ones it holds every third of the TTL, so a node killed without closing its sockets gives their slots
  * back within one TTL, while a clean close releases them at once. The memory backend serves one node, Redis
  * many; both go through the CacheBackend interface and one contract suite (test/realtime/connection-caps).
  */
 import { randomBytes } from 'node:crypto';
 import type { CacheBackend } from '../../internal/cache/cache.js';
+import type { OpenCount } from './api.js';
 
 export interface CapHolder {
   tenantId: string;
@@ -62,6 +64,7 @@ class HeldLease implements CapLease {
     readonly member: string,
     readonly backend: CacheBackend,
     readonly keys: string[],
+    readonly holder: CapHolder,
     private readonly owner: ConnectionCaps,
   ) {}
 
@@ -95,9 +98,10 @@ export class ConnectionCaps {
     this.renewer.unref();
   }
 
-  static keys(holder: CapHolder): { tenant: string; player: string } {
+  static keys(holder: CapHolder): { tenant: string; project: string; player: string } {
     return {
       tenant: `{${holder.tenantId}}:ws:tenant`,
+      project: `{${holder.tenantId}}:${holder.projectId}:ws:project`,
       player: `{${holder.tenantId}}:${holder.projectId}:ws:player:${holder.playerId}`,
     };
   }
@@ -112,7 +116,10 @@ export class ConnectionCaps {
     const wanted: Wanted[] = [];
     // The player's set first: one greedy player is refused without touching the busier tenant-wide set.
     if (caps.player > 0) wanted.push({ key: keys.player, cap: caps.player, reason: 'player-cap' });
-    if (caps.tenant > 0) wanted.push({ key: keys.tenant, cap: caps.tenant, reason: 'tenant-cap' });
+    // Uncapped tenant and project sets still count the connections (usage's ccu_peak); the project set,
+    // which never refuses, comes last so that a refusal never touches it.
+    wanted.push({ key: keys.tenant, cap: caps.tenant > 0 ? caps.tenant : NO_CAP, reason: 'tenant-cap' });
+    wanted.push({ key: keys.project, cap: NO_CAP, reason: 'tenant-cap' });
     const member = `${this.nodeId}:${randomBytes(9).toString('base64url')}`;
     let backend = this.shared;
     let outcome: { taken: string[] } | { reason: CapRefusal; count: number };
@@ -127,9 +134,34 @@ export class ConnectionCaps {
       outcome = await this.take(this.local, wanted, member);
     }
     if ('reason' in outcome) return { ok: false, reason: outcome.reason, count: outcome.count };
-    const lease = new HeldLease(member, backend, outcome.taken, this);
+    const lease = new HeldLease(member, backend, outcome.taken, holder, this);
     this.held.add(lease);
     return { ok: true, lease };
+  }
+
+  /**
+   * The open connections, counted on every node, of each tenant and project this node holds a connection of
+   * (a tenant whose sockets are all on other nodes is counted by those nodes). Counted on the backend each
+   * lease is held on: the node's own while the shared one was unreachable.
+   */
+  async openCounts(): Promise<OpenCount[]> {
+    const sets = new Map<string, { backend: CacheBackend; key: string; tenantId: string; projectId: string | null }>();
+    for (const lease of this.held) {
+      const keys = ConnectionCaps.keys(lease.holder);
+      const { tenantId, projectId } = lease.holder;
+      sets.set(`${lease.backend.kind}/${keys.tenant}`, { backend: lease.backend, key: keys.tenant, tenantId, projectId: null });
+      sets.set(`${lease.backend.kind}/${keys.project}`, { backend: lease.backend, key: keys.project, tenantId, projectId });
+    }
+    const counted = await Promise.all(
+      [...sets.values()].map(async ({ backend, key, tenantId, projectId }) => ({ tenantId, projectId, count: await backend.countLeases(key) })),
+    );
+    // A set held on both backends (some leases taken during an outage) is counted once, its larger count.
+    const largest = new Map<string, OpenCount>();
+    for (const open of counted) {
+      const id = `${open.tenantId}/${open.projectId ?? ''}`;
+      if ((largest.get(id)?.count ?? -1) < open.count) largest.set(id, open);
+    }
+    return [...largest.values()];
   }
 
   /** Stops renewing and releases every lease this node holds (a clean shutdown frees its slots at once). */

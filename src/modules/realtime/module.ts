@@ -115,6 +115,7 @@ export const realtimeModule = defineModule({
       resumeWindowMs: config.resumeWindowMs,
       registerOps: (entries) => ops.register(entries),
       onMessage: (listener) => void messageListeners.push(listener),
+      openConnections: () => caps.openCounts(),
       opNames: () => ops.names,
       toPlayers,
       onSessionStart: (listener) => starter.onSessionStart(listener),

@@ -1,10 +1,12 @@
 /** The meters and the UTC time arithmetic of usage (hours, days, months), shared by counting and reading. */
 
-/** The meters this slice measures (docs/api/usage.md); ccu_peak and server_seconds come later. */
-export const METERS = ['mau', 'messages', 'requests', 'storage_bytes'] as const;
+/** The meters (docs/api/usage.md), in the order the report lists them. */
+export const METERS = ['ccu_peak', 'mau', 'messages', 'requests', 'server_seconds', 'storage_bytes'] as const;
 export type Meter = (typeof METERS)[number];
 /** Meters a node counts in memory and adds to the hour's row at each flush. */
-export type CountedMeter = Exclude<Meter, 'storage_bytes' | 'mau'>;
+export type CountedMeter = 'messages' | 'requests';
+/** Its hours combine into days and months by max (a peak), not by sum. */
+export const isPeak = (meter: Meter): boolean => meter === 'ccu_peak';
 
 export type Granularity = 'hour' | 'day' | 'month';
 
@@ -53,3 +55,6 @@ export function bucketCount(from: number, to: number, granularity: Granularity):
 
 /** An hour is final once USAGE_FINAL_AFTER_SECONDS have passed since its end: it never changes again. */
 export const isFinal = (bucketEnd: number, now: number, finalAfterMs: number): boolean => bucketEnd + finalAfterMs <= now;
+
+/** The first hour that is not final yet at `now`: the hours from it on may still change. */
+export const firstOpenHour = (now: number, finalAfterMs: number): number => hourStart(now - finalAfterMs - HOUR_MS) + HOUR_MS;

@@ -1,12 +1,13 @@
 /**
- * Usage metering (docs/api/usage.md): requests, monthly active players, realtime messages and stored bytes per project and UTC
- * hour. Counts are kept in memory on the request path and flushed every USAGE_FLUSH_SECONDS and at
- * shutdown; the operator reads them per hour, day or month.
+ * Usage metering (docs/api/usage.md): requests, monthly active players, realtime messages, stored bytes, peak
+ * open WebSockets and game-server seconds per project and UTC hour. Counts are kept in memory on the request
+ * path and flushed every USAGE_FLUSH_SECONDS and at shutdown; the operator reads them per hour, day or month.
  */
 import type { AuthContext } from '../../http/auth-context.js';
 import { defineModule } from '../contract.js';
 import type { UsageApi } from './api.js';
 import { usageSection } from './config.js';
+import { ConnectionSampler } from './connection-sampler.js';
 import { usageRoutes } from './routes.js';
 import { UsageCounters } from './usage-counters.js';
 import { UsageFlusher } from './usage-flusher.js';
@@ -21,12 +22,13 @@ export const usageModule = defineModule({
   name: 'usage',
   config: usageSection,
   needs: ['auth', 'realtime'],
-  tables: ['usage_hourly', 'usage_mau', 'usage_flushes'],
+  tables: ['usage_hourly', 'usage_tenant_hourly', 'usage_mau', 'usage_flushes'],
   async build({ config, infra, needs }) {
     const store = new UsageStore(infra.db);
     const service = new UsageService(store, config.finalAfterMs);
     const counters = new UsageCounters();
     const flusher = new UsageFlusher(counters, store, infra.logger, config);
+    const sampler = new ConnectionSampler(() => needs.realtime.openConnections(), counters, infra.logger, config.sampleMs);
     const provides: UsageApi = {
       requestAnswered: config.metering
         ? (auth, status) => {
@@ -44,7 +46,7 @@ export const usageModule = defineModule({
         gate(app, ['operator']);
         await usageRoutes(app, service);
       },
-      jobs: config.metering ? [flusher] : [],
+      jobs: config.metering ? [sampler, flusher] : [],
       // After every job has stopped and the server has stopped listening: the last counts are written.
       async close() {
         if (config.metering) await flusher.flush();

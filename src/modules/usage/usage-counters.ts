@@ -25,16 +25,26 @@ export interface ActivePlayer {
   at: number;
 }
 
+/** The highest count of open WebSockets sampled in an hour, for a project or (projectId null) a tenant. */
+export interface PeakRow {
+  tenantId: string;
+  projectId: string | null;
+  hour: number;
+  value: number;
+}
+
 /** One flush's worth of counts, with the id that makes applying it idempotent. */
 export interface UsageBatch {
   id: string;
   counts: CountRow[];
   players: ActivePlayer[];
+  peaks: PeakRow[];
 }
 
 export class UsageCounters {
   private counts = new Map<string, CountRow>();
   private players = new Map<string, ActivePlayer>();
+  private peaks = new Map<string, PeakRow>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -54,14 +64,24 @@ export class UsageCounters {
     if (!this.players.has(key)) this.players.set(key, { tenantId: scope.tenantId, projectId: scope.projectId, playerId, month, at });
   }
 
+  /** A sample of open WebSockets: the hour keeps its highest (the database keeps the highest of every node's). */
+  sampled(tenantId: string, projectId: string | null, value: number): void {
+    const hour = hourStart(this.now());
+    const key = `${tenantId}/${projectId ?? ''}/${hour}`;
+    const row = this.peaks.get(key);
+    if (row) row.value = Math.max(row.value, value);
+    else this.peaks.set(key, { tenantId, projectId, hour, value });
+  }
+
   get empty(): boolean {
-    return this.counts.size === 0 && this.players.size === 0;
+    return this.counts.size === 0 && this.players.size === 0 && this.peaks.size === 0;
   }
 
   take(): UsageBatch {
-    const batch = { id: randomUUID(), counts: [...this.counts.values()], players: [...this.players.values()] };
+    const batch = { id: randomUUID(), counts: [...this.counts.values()], players: [...this.players.values()], peaks: [...this.peaks.values()] };
     this.counts = new Map();
     this.players = new Map();
+    this.peaks = new Map();
     return batch;
   }
 }

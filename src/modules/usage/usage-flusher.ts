@@ -6,10 +6,13 @@
  * the batch's own transaction, so a retry of a batch whose commit did happen (only the answer was lost) is
  * skipped instead of counted twice. Counts for an hour that is already final are dropped (a final hour never
  * changes), with a warning. A node that dies loses what it counted since its last successful flush.
+ *
+ * After the counts, two measures that are recomputed rather than added, so any node may write them and a
+ * retry changes nothing: the storage gauge of the current hour, and server_seconds of every open hour.
  */
 import type { BackgroundJob } from '../contract.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import { HOUR_MS, hourStart, isFinal } from './meters.js';
+import { HOUR_MS, firstOpenHour, hourStart, isFinal } from './meters.js';
 import type { UsageBatch, UsageCounters } from './usage-counters.js';
 import type { UsageStore } from './usage-store.js';
 
@@ -65,7 +68,9 @@ export class UsageFlusher implements BackgroundJob {
         if (!applied) this.logger.info({ batch: this.pending[0]!.id }, 'usage batch was already applied: skipped');
         this.pending.shift();
       }
-      await this.store.sampleStorage(new Date(hourStart(this.now())));
+      const now = this.now();
+      await this.store.sampleStorage(new Date(hourStart(now)));
+      await this.store.measureServerSeconds(new Date(firstOpenHour(now, this.options.finalAfterMs)), new Date(now));
     } catch (error) {
       // Kept for the next flush (same batch, same id): nothing is lost while the database comes back.
       this.logger.warn({ err: error, pending_batches: this.pending.length }, 'usage flush failed; its counts are kept for the next flush');
@@ -80,9 +85,11 @@ export class UsageFlusher implements BackgroundJob {
     for (const batch of this.pending) {
       const counts = batch.counts.filter((row) => open(row.hour));
       const players = batch.players.filter((player) => open(hourStart(player.at)));
-      dropped += batch.counts.length - counts.length + batch.players.length - players.length;
+      const peaks = batch.peaks.filter((peak) => open(peak.hour));
+      dropped += batch.counts.length - counts.length + batch.players.length - players.length + batch.peaks.length - peaks.length;
       batch.counts = counts;
       batch.players = players;
+      batch.peaks = peaks;
     }
     if (dropped > 0) this.logger.warn({ dropped_rows: dropped }, 'usage counts for hours that are already final were dropped');
   }

@@ -1,11 +1,14 @@
 /**
  * ccu_peak (docs/api/usage.md): the open WebSockets sampled every USAGE_SAMPLE_SECONDS from the connection-cap
  * lease sets; an hour keeps its highest sample, a day the highest of its hours; a tenant's peak is measured
- * on its own lease set, not summed from its projects. Real sockets to a listening app.
+ * on its own lease set, not summed from its projects. Real sockets to a listening app; two nodes sharing one
+ * cache backend (Redis when REDIS_URL is set) count each other's sockets.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { createCache } from '../../src/internal/cache/index.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { databaseKinds, type TestDatabase } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
@@ -100,6 +103,33 @@ for (const kind of databaseKinds()) {
       await peaksReach([[tenant, second.projectId, 1]]);
       // Each project peaked at 1, never at the same time: the tenant's own peak is 1, not 2.
       assert.equal(await peak(tenant), 1);
+    });
+
+    it("counts the sockets of every node sharing the cache: two nodes' sockets make one peak", async () => {
+      const redisUrl = process.env.REDIS_URL;
+      const cache = redisUrl
+        ? await createCache({ backend: 'redis', redisUrl, keyPrefix: `ggscale-test-${randomBytes(6).toString('hex')}:` })
+        : await createCache({ backend: 'memory' });
+      const env = { USAGE_FLUSH_SECONDS: '1', USAGE_SAMPLE_SECONDS: '1' };
+      const nodes = [await buildTestApp({ db: database.db, env, cache }), await buildTestApp({ db: database.db, env, cache })];
+      const clients: Client[] = [];
+      try {
+        const bases = await Promise.all(nodes.map((node) => listen(node)));
+        const project = await createProject(app, await createTenant(app));
+        for (const nodeBase of [bases[0]!, bases[0]!, bases[1]!]) {
+          const player = await createPlayer(app, project);
+          clients.push(await connect(realtimeUrl(nodeBase, player.accessToken)));
+        }
+        // Each node alone holds 2 and 1 sockets: only counts across nodes reach 3.
+        await peaksReach([
+          [project.tenantId, project.projectId, 3],
+          [project.tenantId, undefined, 3],
+        ]);
+      } finally {
+        await Promise.all(clients.map((client) => client.close()));
+        await Promise.all(nodes.map((node) => node.close()));
+        await cache.close();
+      }
     });
   });
 }

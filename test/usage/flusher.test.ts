@@ -116,4 +116,26 @@ describe('usage store (pglite)', () => {
       ],
     );
   });
+
+  it('combines ccu_peak samples by the highest, whatever their order or node, per project and per tenant', async () => {
+    const [ids] = await database.db.operator('test: seed', (tx) =>
+      tx.query<{ tenant_id: string; project_id: string }>(
+        `with t as (insert into tenants (name) values ('usage-peaks') returning id),
+              p as (insert into projects (tenant_id, name) select id, 'p' from t returning tenant_id, id)
+         select tenant_id::text, id::text as project_id from p`,
+      ),
+    );
+    const at = Date.UTC(2026, 4, 3, 9, 10);
+    const store = new UsageStore(database.db);
+    for (const [project, tenant] of [[5, 6], [3, 9], [4, 2]] as const) {
+      const node = new UsageCounters(() => at); // a node of its own, as another process would be
+      node.sampled(ids!.tenant_id, ids!.project_id, project);
+      node.sampled(ids!.tenant_id, null, tenant);
+      assert.equal(await store.apply(node.take()), true);
+    }
+    const read = (sql: string) =>
+      database.db.operator('test: read', (tx) => tx.query<{ value: string }>(sql, [ids!.tenant_id])).then((rows) => rows.map((row) => row.value));
+    assert.deepEqual(await read("select value::text as value from usage_hourly where tenant_id = $1 and meter = 'ccu_peak'"), ['5']);
+    assert.deepEqual(await read("select value::text as value from usage_tenant_hourly where tenant_id = $1 and meter = 'ccu_peak'"), ['9']);
+  });
 });

@@ -98,6 +98,10 @@ for (const kind of databaseKinds()) {
       );
       const months = await readUsage(app, tenant, { from: '2026-02-01T00:00:00Z', to: '2026-04-01T00:00:00Z', granularity: 'month', meter: 'requests' });
       assert.deepEqual(months.items.map((item) => [item.start, item.value]), [['2026-02-01T00:00:00.000Z', 0], ['2026-03-01T00:00:00.000Z', 15]]);
+      const peaks = await readUsage(app, tenant, { from: '2026-02-01T00:00:00Z', to: '2026-04-01T00:00:00Z', granularity: 'month', meter: 'ccu_peak' });
+      assert.deepEqual(peaks.items.map((item) => [item.start, item.value]), [['2026-02-01T00:00:00.000Z', 0], ['2026-03-01T00:00:00.000Z', 9]]);
+      const seconds = await readUsage(app, tenant, { from: '2026-03-01T00:00:00Z', to: '2026-04-01T00:00:00Z', granularity: 'month', meter: 'server_seconds', project_id: project.projectId });
+      assert.deepEqual(seconds.items.map((item) => item.value), [700]);
     });
 
     it('marks an hour final only once USAGE_FINAL_AFTER_SECONDS have passed since its end', async () => {

@@ -5,8 +5,6 @@ export const METERS = ['ccu_peak', 'mau', 'messages', 'requests', 'server_second
 export type Meter = (typeof METERS)[number];
 /** Meters a node counts in memory and adds to the hour's row at each flush. */
 export type CountedMeter = 'messages' | 'requests';
-/** Its hours combine into days and months by max (a peak), not by sum. */
-export const isPeak = (meter: Meter): boolean => meter === 'ccu_peak';
 
 export type Granularity = 'hour' | 'day' | 'month';
 

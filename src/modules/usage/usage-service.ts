@@ -1,6 +1,7 @@
 /**
- * Reading usage (GET /v1/admin/tenants/{tenant_id}/usage): checks the range, sums the hourly rows per bucket
- * in the database and lists every bucket of every meter, zeros included, ordered by start and then meter.
+ * Reading usage (GET /v1/admin/tenants/{tenant_id}/usage): checks the range, combines the hourly rows per
+ * bucket in the database (sums; ccu_peak its highest hour) and lists every bucket of every meter, zeros
+ * included, ordered by start and then meter.
  */
 import { notFound, validation } from '../../internal/errors/app-error.js';
 import { HOUR_MS, METERS, bucketCount, bucketStarts, hourStart, isAligned, isFinal, nextBucket, type Granularity, type Meter } from './meters.js';

@@ -138,4 +138,34 @@ describe('usage store (pglite)', () => {
     assert.deepEqual(await read("select value::text as value from usage_hourly where tenant_id = $1 and meter = 'ccu_peak'"), ['5']);
     assert.deepEqual(await read("select value::text as value from usage_tenant_hourly where tenant_id = $1 and meter = 'ccu_peak'"), ['9']);
   });
+
+  it('recomputes server_seconds of the open hours: an allocation split at the hour, a running one up to now', async () => {
+    const [ids] = await database.db.operator('test: seed', (tx) =>
+      tx.query<{ tenant_id: string; project_id: string }>(
+        `with t as (insert into tenants (name) values ('usage-seconds') returning id),
+              p as (insert into projects (tenant_id, name) select id, 'p' from t returning tenant_id, id),
+              f as (insert into fleets (tenant_id, project_id, name, backend, max_allocations, allocation_ttl_seconds)
+                    select tenant_id, id, 'f', 'local', 10, 3600 from p returning tenant_id, project_id, id),
+              a as (insert into fleet_allocations (tenant_id, project_id, fleet_id, backend, state, game_server, allocated_at, ended_at)
+                    select tenant_id, project_id, id, 'local', 'Released', 'gs-1', '2026-05-03T10:40:00Z'::timestamptz, '2026-05-03T11:20:00Z'::timestamptz from f
+                    union all
+                    select tenant_id, project_id, id, 'local', 'Allocated', 'gs-2', '2026-05-03T11:10:00.5Z'::timestamptz, null from f)
+         select tenant_id::text, id::text as project_id from p`,
+      ),
+    );
+    const store = new UsageStore(database.db);
+    const read = () =>
+      database.db.operator('test: read', (tx) =>
+        tx.query<{ hour: Date; value: string }>(
+          "select hour, value::text as value from usage_hourly where tenant_id = $1 and meter = 'server_seconds' order by hour",
+          [ids!.tenant_id],
+        ),
+      ).then((rows) => rows.map((row) => [new Date(row.hour).toISOString().slice(11, 16), row.value]));
+    await store.measureServerSeconds(new Date('2026-05-03T10:00:00Z'), new Date('2026-05-03T11:30:00Z'));
+    // 10:40-11:00 and 11:00-11:20, plus 11:10:00.5-11:30 rounded down: 1200 + 1199.5.
+    assert.deepEqual(await read(), [['10:00', '1200'], ['11:00', '2399']]);
+    await store.measureServerSeconds(new Date('2026-05-03T10:00:00Z'), new Date('2026-05-03T11:40:00Z'));
+    await store.measureServerSeconds(new Date('2026-05-03T11:00:00Z'), new Date('2026-05-03T11:40:00Z'));
+    assert.deepEqual(await read(), [['10:00', '1200'], ['11:00', '2999']], 'rewritten, not added to');
+  });
 });

@@ -4,7 +4,8 @@
  *
  * Each open connection holds a lease in a per-player set (when the player cap is on), in a per-tenant set and
  * in a per-project set; a set refuses a lease once it holds `cap` live members. The tenant and project sets are
- * held even without a cap (then uncapped): usage samples its ccu_peak from them (openCounts), across nodes. Members are "<nodeId>:<connectionId>" and expire on their own: this node renews
+ * held even without a cap (then uncapped): usage samples its ccu_peak from them (openCounts), across nodes.
+ * Members are "<nodeId>:<connectionId>" and expire on their own: this node renews
  * the ones it holds every third of the TTL, so a node killed without closing its sockets gives their slots
  * back within one TTL, while a clean close releases them at once. The memory backend serves one node, Redis
  * many; both go through the CacheBackend interface and one contract suite (test/realtime/connection-caps).
@@ -152,9 +153,13 @@ export class ConnectionCaps {
       sets.set(`${lease.backend.kind}/${keys.tenant}`, { backend: lease.backend, key: keys.tenant, tenantId, projectId: null });
       sets.set(`${lease.backend.kind}/${keys.project}`, { backend: lease.backend, key: keys.project, tenantId, projectId });
     }
-    const counted = await Promise.all(
-      [...sets.values()].map(async ({ backend, key, tenantId, projectId }) => ({ tenantId, projectId, count: await backend.countLeases(key) })),
-    );
+    // Bounded calls in flight, as renewals are: a node may hold sockets of thousands of projects.
+    const counted: OpenCount[] = [];
+    const all = [...sets.values()];
+    for (let i = 0; i < all.length; i += RENEW_CONCURRENCY) {
+      const chunk = all.slice(i, i + RENEW_CONCURRENCY);
+      counted.push(...(await Promise.all(chunk.map(async ({ backend, key, tenantId, projectId }) => ({ tenantId, projectId, count: await backend.countLeases(key) })))));
+    }
     // A set held on both backends (some leases taken during an outage) is counted once, its larger count.
     const largest = new Map<string, OpenCount>();
     for (const open of counted) {

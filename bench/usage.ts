@@ -91,14 +91,14 @@ async function flush(databaseUrl: string): Promise<void> {
     }
     const store = new UsageStore(db);
     // Warm: the statements' plans and the connection, on a small batch of other hours.
-    await store.apply({ id: randomUUID(), counts: counts.slice(0, 100).map((row) => ({ ...row, hour: row.hour - HOURS * 3_600_000 })), players: [] });
+    await store.apply({ id: randomUUID(), counts: counts.slice(0, 100).map((row) => ({ ...row, hour: row.hour - HOURS * 3_600_000 })), players: [], peaks: [] });
 
     const started = performance.now();
-    await store.apply({ id: randomUUID(), counts, players: [] });
+    await store.apply({ id: randomUUID(), counts, players: [], peaks: [] });
     const flushMs = performance.now() - started;
     // The same batch again: every row now exists and is added to (the steady state of a busy node).
     const againStarted = performance.now();
-    await store.apply({ id: randomUUID(), counts, players: [] });
+    await store.apply({ id: randomUUID(), counts, players: [], peaks: [] });
     const againMs = performance.now() - againStarted;
 
     const baselineMs = await db.operator('bench: plain insert', async (tx) => {

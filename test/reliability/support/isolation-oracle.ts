@@ -128,7 +128,7 @@ const EXCLUDED_COLUMNS: Record<string, string[]> = { api_keys: ['last_used_at'] 
  * timer (USAGE_FLUSH_SECONDS) that can land between two snapshots, so these rows change with no attack at
  * all. That usage is counted for the credential's own project, never another's, is test/usage's subject.
  */
-export const METERING_TABLES: ReadonlySet<string> = new Set(['usage_hourly', 'usage_mau']);
+export const METERING_TABLES: ReadonlySet<string> = new Set(['usage_hourly', 'usage_mau', 'usage_tenant_hourly']);
 
 interface TenantTable {
   name: string;

@@ -7,46 +7,23 @@
  * holding it, with no registry to keep; several nodes sampling the same set combine by the highest
  * (greatest() on write). A tenant with no open socket has nothing to sample: its peak for the hour is 0.
  */
+import { PeriodicJob } from '../../internal/jobs/periodic-job.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
-import type { BackgroundJob } from '../contract.js';
 import type { OpenCount } from '../realtime/api.js';
 import type { UsageCounters } from './usage-counters.js';
 
-export class ConnectionSampler implements BackgroundJob {
-  readonly name = 'usage.sample';
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private lastWarning = 0;
-
+export class ConnectionSampler extends PeriodicJob {
   constructor(
     private readonly openConnections: () => Promise<OpenCount[]>,
     private readonly counters: UsageCounters,
-    private readonly logger: Logger,
-    private readonly sampleMs: number,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      // A sample still running (a slow cache) is not doubled: the next tick samples again.
-      this.running ??= this.sample().finally(() => (this.running = undefined));
-    }, this.sampleMs);
-    this.timer.unref();
+    logger: Logger,
+    sampleMs: number,
+  ) {
+    super('usage.sample', sampleMs, logger);
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  async sample(): Promise<void> {
-    try {
-      for (const open of await this.openConnections()) this.counters.sampled(open.tenantId, open.projectId, open.count);
-    } catch (error) {
-      // The cache is away: this sample is missed (others of the hour, and other nodes', still count).
-      if (Date.now() - this.lastWarning < 60_000) return;
-      this.lastWarning = Date.now();
-      this.logger.warn({ err: error }, 'usage: sampling open WebSockets failed');
-    }
+  /** One sample; a failed one (the cache away) is missed, and other samples of the hour, and other nodes', still count. */
+  override async pass(): Promise<void> {
+    for (const open of await this.openConnections()) this.counters.sampled(open.tenantId, open.projectId, open.count);
   }
 }

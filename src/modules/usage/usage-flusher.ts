@@ -10,7 +10,7 @@
  * After the counts, two measures that are recomputed rather than added, so any node may write them and a
  * retry changes nothing: the storage gauge of the current hour, and server_seconds of every open hour.
  */
-import type { BackgroundJob } from '../contract.js';
+import { PeriodicJob } from '../../internal/jobs/periodic-job.js';
 import type { Logger } from '../../internal/telemetry/logger.js';
 import { HOUR_MS, firstOpenHour, hourStart, isFinal } from './meters.js';
 import type { UsageBatch, UsageCounters } from './usage-counters.js';
@@ -22,41 +22,33 @@ export interface FlusherOptions {
   now?: () => number;
 }
 
-export class UsageFlusher implements BackgroundJob {
-  readonly name = 'usage.flush';
+export class UsageFlusher extends PeriodicJob {
   private readonly pending: UsageBatch[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private flushing: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(
     private readonly counters: UsageCounters,
     private readonly store: UsageStore,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: FlusherOptions,
   ) {
+    super('usage.flush', options.flushMs, logger);
     this.now = options.now ?? Date.now;
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.flushMs);
-    this.timer.unref();
-  }
-
-  /** Stops the timer and waits for a flush under way; the final flush is close()'s (see module.ts). */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  /** The timer's pass; stop() waits for it, and the final flush is close()'s (see module.ts). */
+  override pass(): Promise<void> {
+    return this.flush();
   }
 
   /** One flush at a time: a call while one runs waits for it and then flushes what came meanwhile. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
-    this.running = this.flushOnce().finally(() => {
-      this.running = undefined;
+    while (this.flushing) await this.flushing;
+    this.flushing = this.flushOnce().finally(() => {
+      this.flushing = undefined;
     });
-    await this.running;
+    await this.flushing;
   }
 
   private async flushOnce(): Promise<void> {

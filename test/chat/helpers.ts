@@ -1,6 +1,6 @@
 /** Shared set-up of the chat suites: an app listening on a port, projects, named players, sockets and REST helpers. */
 import assert from 'node:assert/strict';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { CacheBackend } from '../../src/internal/cache/cache.js';
 import type { ChatMessage } from '../../src/modules/chat/api.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
@@ -8,6 +8,9 @@ import type { TestDatabase, TestDatabaseKind } from '../support/db.js';
 import { eventually } from '../support/eventually.js';
 import { bearer, createPlayer, createProject, createTenant, operator, type TestPlayer, type TestProject } from '../support/tenancy.js';
 import { Client, connect, realtimeUrl } from '../realtime/helpers.js';
+import { assertProblem, json } from '../support/answers.js';
+
+export { assertProblem, json };
 
 /** The request and message budgets are not under test (except where a suite sets them). */
 export const UNLIMITED = {
@@ -152,18 +155,6 @@ export function removeMessage(app: FastifyInstance, credential: string, channel:
   return app.inject({ method: 'DELETE', url: `/v1/channels/${encodeURIComponent(channel)}/messages/${seq}`, headers: bearer(credential) });
 }
 
-export function json<T>(res: LightMyRequestResponse, status = 200): T {
-  assert.equal(res.statusCode, status, res.body);
-  return res.json<T>();
-}
-
-export function assertProblem(res: LightMyRequestResponse, status: number, slug: string, what = ''): Record<string, unknown> {
-  assert.equal(res.statusCode, status, `${what}: ${res.statusCode} ${res.body}`);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/, what);
-  const problem = res.json<Record<string, unknown>>();
-  assert.equal(problem.type, `https://ggscale.dev/problems/${slug}`, what);
-  return problem;
-}
 
 export const dmOf = (a: TestPlayer, b: TestPlayer) => (a.playerId < b.playerId ? `dm:${a.playerId}:${b.playerId}` : `dm:${b.playerId}:${a.playerId}`);
 

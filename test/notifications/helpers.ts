@@ -1,10 +1,13 @@
 /** Shared set-up of the notifications suites: an app on one database, projects, players and request helpers. */
 import assert from 'node:assert/strict';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Notification } from '../../src/modules/notifications/api.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import type { TestDatabase, TestDatabaseKind } from '../support/db.js';
 import { bearer, createPlayer, createProject, createTenant, type TestPlayer, type TestProject } from '../support/tenancy.js';
+import { assertProblem, json } from '../support/answers.js';
+
+export { assertProblem, json };
 
 /** The request budgets are not under test here: lifted so suites can make many calls. */
 export const UNLIMITED = {
@@ -87,19 +90,6 @@ export async function listAll(app: FastifyInstance, player: TestPlayer): Promise
   return items;
 }
 
-export function json<T>(res: LightMyRequestResponse, status = 200): T {
-  assert.equal(res.statusCode, status, res.body);
-  return res.json<T>();
-}
-
-/** Asserts a problem answer of this status and slug; returns the problem document. */
-export function assertProblem(res: LightMyRequestResponse, status: number, slug: string, what = ''): Record<string, unknown> {
-  assert.equal(res.statusCode, status, `${what}: ${res.statusCode} ${res.body}`);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/, what);
-  const problem = res.json<Record<string, unknown>>();
-  assert.equal(problem.type, `https://ggscale.dev/problems/${slug}`, what);
-  return problem;
-}
 
 /** Counts a project's stored notifications straight from the table (operator path, no RLS). */
 export async function storedCount(database: TestDatabase, projectId: string): Promise<number> {
